@@ -1,0 +1,155 @@
+"""Convolution arithmetic: output sizes and parameter counts, by PyTorch's rules.
+
+Whatever torch accepts, these functions compute the same shape; whatever torch
+rejects, they reject with a ValueError that names the constraint and the numbers.
+Formulas are LESSON.md sections 3-5.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+def _require_positive(**values: int) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+
+
+def _require_non_negative(**values: int) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{name} must be a whole number, got {value!r}")
+        if value < 0:
+            raise ValueError(f"{name} must be at least 0, got {value}")
+
+
+def dilated_kernel_span(kernel: int, dilation: int = 1) -> int:
+    """Cells covered by a kernel of ``kernel`` taps spread ``dilation`` apart."""
+    return dilation * (kernel - 1) + 1
+
+
+def conv_output_size(
+    size: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1
+) -> int:
+    """Output length along one axis: floor((in + 2p - d(k-1) - 1) / s) + 1."""
+    _require_positive(size=size, kernel=kernel, stride=stride, dilation=dilation)
+    _require_non_negative(padding=padding)
+    span = dilated_kernel_span(kernel, dilation)
+    padded = size + 2 * padding
+    if span > padded:
+        raise ValueError(
+            f"dilated kernel spans {span} cells but the padded input has {padded}"
+            f" ({size} + 2 x {padding} padding)"
+        )
+    return (padded - span) // stride + 1
+
+
+def pool_output_size(
+    size: int,
+    kernel: int,
+    stride: int | None = None,
+    padding: int = 0,
+    dilation: int = 1,
+    ceil_mode: bool = False,
+) -> int:
+    """Output length of max/avg pooling along one axis; stride defaults to the kernel size."""
+    stride = kernel if stride is None else stride
+    _require_positive(size=size, kernel=kernel, stride=stride, dilation=dilation)
+    _require_non_negative(padding=padding)
+    if padding > kernel // 2:
+        raise ValueError(
+            f"pooling padding must be at most half the kernel size ({kernel} // 2 = {kernel // 2}),"
+            f" got {padding}"
+        )
+    span = dilated_kernel_span(kernel, dilation)
+    numerator = size + 2 * padding - span
+    out = (math.ceil(numerator / stride) if ceil_mode else numerator // stride) + 1
+    # PyTorch: in ceil mode the last window must start inside the input or its left padding.
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    if out < 1:
+        raise ValueError(
+            f"pooling window spans {span} cells but the padded input has {size + 2 * padding}"
+            f" ({size} + 2 x {padding} padding): the output would be empty"
+        )
+    return out
+
+
+def _kernel_volume(kernel_size: int | tuple[int, ...]) -> int:
+    sizes = (kernel_size,) if isinstance(kernel_size, int) else tuple(kernel_size)
+    if not sizes:
+        raise ValueError("kernel_size must have at least one dimension")
+    for axis, size in enumerate(sizes):
+        _require_positive(**{f"kernel size (axis {axis})": size})
+    return math.prod(sizes)
+
+
+def conv_param_count(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int | tuple[int, ...],
+    bias: bool = True,
+    groups: int = 1,
+) -> int:
+    """Weights C_in/g * C_out * prod(K) plus C_out biases (LESSON.md section 3)."""
+    _require_positive(in_channels=in_channels, out_channels=out_channels, groups=groups)
+    for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if channels % groups:
+            raise ValueError(f"{name} ({channels}) must be divisible by groups ({groups})")
+    weights = in_channels // groups * out_channels * _kernel_volume(kernel_size)
+    return weights + (out_channels if bias else 0)
+
+
+def fc_param_count(in_features: int, out_features: int, bias: bool = True) -> int:
+    """A fully connected layer: N_in x N_out weights plus N_out biases."""
+    _require_positive(in_features=in_features, out_features=out_features)
+    return in_features * out_features + (out_features if bias else 0)
+
+
+@dataclass(frozen=True)
+class ConvVersusFC:
+    """One 2D conv layer and the fully connected layer with the same input and output sizes."""
+
+    in_shape: tuple[int, int, int]  # C_in, H, W
+    out_shape: tuple[int, int, int]  # C_out, H_out, W_out
+    conv_params: int
+    fc_params: int
+
+    @property
+    def in_features(self) -> int:
+        return math.prod(self.in_shape)
+
+    @property
+    def out_features(self) -> int:
+        return math.prod(self.out_shape)
+
+    @property
+    def ratio(self) -> float:
+        """How many times more parameters the fully connected layer needs."""
+        return self.fc_params / self.conv_params
+
+
+def conv_versus_fc(
+    height: int,
+    width: int,
+    in_channels: int,
+    out_channels: int,
+    kernel: int,
+    padding: int = 0,
+    bias: bool = True,
+) -> ConvVersusFC:
+    """Parameter counts of a square-kernel, stride-1 conv layer and its fully connected twin."""
+    out_h = conv_output_size(height, kernel, padding)
+    out_w = conv_output_size(width, kernel, padding)
+    in_shape = (in_channels, height, width)
+    out_shape = (out_channels, out_h, out_w)
+    return ConvVersusFC(
+        in_shape=in_shape,
+        out_shape=out_shape,
+        conv_params=conv_param_count(in_channels, out_channels, (kernel, kernel), bias=bias),
+        fc_params=fc_param_count(math.prod(in_shape), math.prod(out_shape), bias=bias),
+    )

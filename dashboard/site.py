@@ -1,0 +1,38 @@
+"""The app's page registry: one place that says which pages exist, for the router and the page map.
+
+A page is listed here only when it works (no empty placeholders). Paths are relative to the
+repository root, where `pages/` lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str  # relative to the repository root
+    title: str
+    icon: str
+    summary: str  # one line for the page map on the welcome page
+    url_path: str
+
+    @property
+    def file(self) -> Path:
+        return REPO_ROOT / self.path
+
+
+WELCOME = PageInfo(
+    path="pages/welcome.py",
+    title="Welcome",
+    icon=":material/home:",
+    summary="What a CNN is and why: local connectivity and weight sharing, in numbers you pick.",
+    url_path="welcome",
+)
+
+# In navigation order. Later pages (convolution explorer, LeNet-5, training, errors,
+# inside the network) are added here as they land.
+PAGES: tuple[PageInfo, ...] = (WELCOME,)

@@ -1,0 +1,75 @@
+"""Shared Streamlit widgets and cached data access for the pages."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core import data
+
+
+def _data_signature() -> tuple:
+    """Changes whenever a data file changes, so the cached verification is redone."""
+    directory = data.raw_dir()
+    signature = []
+    for file in data.MNIST_FILES:
+        path = directory / file.name
+        stat = path.stat() if path.exists() else None
+        signature.append(
+            (file.name, stat.st_size if stat else None, stat.st_mtime_ns if stat else None)
+        )
+    return tuple(signature)
+
+
+@st.cache_data(show_spinner="Verifying MNIST checksums ...")
+def _verified(signature: tuple) -> list[tuple[str, str | None]]:
+    return [(check.file.name, check.problem) for check in data.verify()]
+
+
+def mnist_problems() -> list[str]:
+    """Empty when all four MNIST files are present and verified; else one line per bad file."""
+    return [f"{name}: {problem}" for name, problem in _verified(_data_signature()) if problem]
+
+
+@st.cache_resource(show_spinner="Loading MNIST test digits ...")
+def _test_digits(signature: tuple) -> tuple[np.ndarray, np.ndarray]:
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    directory = data.raw_dir()
+    images = read_image_file(str(directory / "t10k-images-idx3-ubyte")).numpy()
+    labels = read_label_file(str(directory / "t10k-labels-idx1-ubyte")).numpy()
+    return images, labels
+
+
+def mnist_test_digits() -> tuple[np.ndarray, np.ndarray] | None:
+    """The 10,000 test digits (uint8 [N, 28, 28]) and labels, or None when MNIST is not ready."""
+    if mnist_problems():
+        return None
+    return _test_digits(_data_signature())
+
+
+def digit_strip(images: np.ndarray, scale: int = 3, gap: int = 4) -> np.ndarray:
+    """Lay digits side by side on white, dark ink, enlarged: one uint8 picture."""
+    count, height, width = images.shape
+    enlarged = images.repeat(scale, axis=1).repeat(scale, axis=2)
+    strip = np.full((height * scale, count * (width * scale + gap) - gap), 255, dtype=np.uint8)
+    for index in range(count):
+        left = index * (width * scale + gap)
+        strip[:, left : left + width * scale] = 255 - enlarged[index]
+    return strip
+
+
+def mnist_status_panel() -> None:
+    """A short line that says whether the real MNIST is here, and how to fix it if not."""
+    problems = mnist_problems()
+    if problems:
+        st.warning(
+            "MNIST is not ready: "
+            + "; ".join(problems)
+            + ". Run `python -m core.data fetch` (or `make run`) to fetch and verify it."
+        )
+        return
+    st.success(
+        "MNIST: all four files present, sizes and MD5 checksums verified.",
+        icon=":material/verified:",
+    )
