@@ -144,7 +144,9 @@ def screenshot(page: Page, name: str) -> Path:
         "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], "
         "[data-testid=stAppScrollToBottomContainer]')].map(e => e.scrollHeight), 0)"
     )
-    page.set_viewport_size({"width": viewport["width"], "height": max(viewport["height"], height + 80)})
+    page.set_viewport_size(
+        {"width": viewport["width"], "height": max(viewport["height"], height + 80)}
+    )
     try:
         page.screenshot(path=str(path), full_page=True)
     finally:

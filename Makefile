@@ -1,0 +1,60 @@
+# The two commands of the README:
+#   make run    set up (venv, requirements, verified MNIST) and start the dashboard
+#   make test   the same set-up plus dev tools and a browser, then lint and the whole test suite
+# Each step is skipped when it is already done, so a second `make run` starts in seconds.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+DEPS_STAMP := $(VENV)/.deps-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+.PHONY: run test setup dev data browser lint pytest screenshots clean-venv
+
+run: setup data
+	$(PY) -m streamlit run dashboard/Home.py --server.port $(PORT)
+
+test: setup dev data browser lint pytest
+
+setup: $(DEPS_STAMP)
+
+$(DEPS_STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt -e .
+	@touch $@
+
+dev: $(DEV_STAMP)
+
+$(DEV_STAMP): $(DEPS_STAMP) requirements-dev.txt
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@touch $@
+
+# Fast when the files are already there: only their sizes and MD5s are checked.
+data: setup
+	$(PY) -m core.data fetch
+
+# Debian's Chromium where it can be installed (root + apt-get); otherwise Playwright's own.
+browser: dev
+	@if [ -x /usr/bin/chromium ] || [ -n "$$CHROMIUM_PATH" ]; then \
+		echo "browser: using $${CHROMIUM_PATH:-/usr/bin/chromium}"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		$(PY) -m playwright install chromium; \
+	fi
+
+lint: dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+pytest: dev data browser
+	$(PY) -m pytest
+
+clean-venv:
+	rm -rf $(VENV)
+
+# Refresh the README's pictures from the browser harness's screenshots.
+screenshots: dev data browser
+	$(PY) -m pytest tests/e2e -q
+	mkdir -p docs/screenshots && cp artifacts/screenshots/*.png docs/screenshots/

@@ -1,0 +1,120 @@
+"""core.arithmetic against torch: same shapes where torch accepts, rejected where it rejects."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+from core.arithmetic import (
+    conv_output_size,
+    conv_param_count,
+    conv_versus_fc,
+    fc_param_count,
+    pool_output_size,
+)
+
+
+def torch_conv_length(size, kernel, padding, stride, dilation) -> int | None:
+    layer = nn.Conv1d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation)
+    try:
+        return layer(torch.zeros(1, 1, size)).shape[-1]
+    except RuntimeError:
+        return None
+
+
+def ours(function, *args, **kwargs) -> int | None:
+    try:
+        return function(*args, **kwargs)
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize("size", [1, 2, 4, 5, 7])
+def test_conv_output_size_matches_torch(size: int) -> None:
+    for kernel, padding, stride, dilation in itertools.product(
+        [1, 2, 3, 4], [0, 1, 2], [1, 2, 3], [1, 2]
+    ):
+        expected = torch_conv_length(size, kernel, padding, stride, dilation)
+        assert ours(conv_output_size, size, kernel, padding, stride, dilation) == expected, (
+            size,
+            kernel,
+            padding,
+            stride,
+            dilation,
+        )
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # LESSON.md section 6: the eight cases (input, kernel, padding, stride, dilation, output)
+        (4, 3, 0, 1, 1, 2),
+        (5, 4, 2, 1, 1, 6),
+        (5, 3, 1, 1, 1, 5),
+        (5, 3, 2, 1, 1, 7),
+        (5, 3, 0, 2, 1, 2),
+        (5, 3, 1, 2, 1, 3),
+        (6, 3, 1, 2, 1, 3),
+        (7, 3, 0, 1, 2, 3),
+    ],
+)
+def test_lecture_cases(case) -> None:
+    size, kernel, padding, stride, dilation, expected = case
+    assert conv_output_size(size, kernel, padding, stride, dilation) == expected
+
+
+def test_error_message_names_the_numbers() -> None:
+    with pytest.raises(ValueError, match="dilated kernel spans 5 cells but the padded input has 4"):
+        conv_output_size(4, 3, dilation=2)
+    with pytest.raises(ValueError, match="stride must be at least 1, got 0"):
+        conv_output_size(4, 3, stride=0)
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 6, 9])
+def test_pool_output_size_matches_torch(size: int) -> None:
+    for kernel, stride, padding, dilation, ceil_mode in itertools.product(
+        [1, 2, 3], [None, 1, 2, 3], [0, 1], [1, 2], [False, True]
+    ):
+        layer = nn.MaxPool1d(
+            kernel, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+        )
+        try:
+            expected = layer(torch.zeros(1, 1, size)).shape[-1]
+        except RuntimeError:
+            expected = None
+        got = ours(pool_output_size, size, kernel, stride, padding, dilation, ceil_mode)
+        assert got == expected, (size, kernel, stride, padding, dilation, ceil_mode)
+
+
+@pytest.mark.parametrize(
+    "c_in,c_out,kernel,bias,groups",
+    [
+        (1, 6, 5, True, 1),
+        (6, 16, (5, 5), True, 1),
+        (16, 120, (5, 5), False, 1),
+        (4, 8, (3, 2), True, 2),
+        (6, 6, 3, True, 6),
+    ],
+)
+def test_conv_param_count_matches_torch(c_in, c_out, kernel, bias, groups) -> None:
+    kernel_2d = (kernel, kernel) if isinstance(kernel, int) else kernel
+    layer = nn.Conv2d(c_in, c_out, kernel_2d, bias=bias, groups=groups)
+    expected = sum(p.numel() for p in layer.parameters())
+    assert conv_param_count(c_in, c_out, kernel_2d, bias=bias, groups=groups) == expected
+
+
+def test_groups_must_divide_channels() -> None:
+    with pytest.raises(ValueError, match=r"in_channels \(6\) must be divisible by groups \(4\)"):
+        conv_param_count(6, 8, 3, groups=4)
+
+
+def test_conv_versus_fc_lenet_c1() -> None:
+    layers = conv_versus_fc(32, 32, 1, 6, 5)
+    assert layers.out_shape == (6, 28, 28)
+    assert layers.conv_params == 156  # LESSON.md section 7, C1
+    linear = nn.Linear(1 * 32 * 32, 6 * 28 * 28)
+    assert layers.fc_params == sum(p.numel() for p in linear.parameters())
+    assert fc_param_count(84, 10) == 850  # LeNet-5's output layer
