@@ -153,3 +153,40 @@ def conv_versus_fc(
         conv_params=conv_param_count(in_channels, out_channels, (kernel, kernel), bias=bias),
         fc_params=fc_param_count(math.prod(in_shape), math.prod(out_shape), bias=bias),
     )
+
+
+def conv_macs(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int | tuple[int, ...],
+    output_size: int | tuple[int, ...],
+    groups: int = 1,
+) -> int:
+    """Multiply-accumulates of one conv layer's forward pass for one input (biases excluded)."""
+    outputs = output_size if isinstance(output_size, int) else math.prod(output_size)
+    weights_per_output = in_channels // groups * _kernel_volume(kernel_size)
+    return out_channels * outputs * weights_per_output
+
+
+def fc_macs(in_features: int, out_features: int) -> int:
+    return in_features * out_features
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    size: int  # input cells seen by one output cell, along one axis
+    jump: int  # input cells between neighbouring output cells (the product of the strides)
+
+
+def receptive_field(layers: list[tuple[int, int, int]]) -> list[ReceptiveField]:
+    """Receptive field after each layer of a stack of (kernel, stride, dilation) along one axis.
+
+    r_out = r_in + (d(k-1)) * j_in and j_out = j_in * s, starting from r = j = 1.
+    """
+    size, jump, fields = 1, 1, []
+    for kernel, stride, dilation in layers:
+        _require_positive(kernel=kernel, stride=stride, dilation=dilation)
+        size += (dilated_kernel_span(kernel, dilation) - 1) * jump
+        jump *= stride
+        fields.append(ReceptiveField(size, jump))
+    return fields
