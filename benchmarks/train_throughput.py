@@ -25,14 +25,15 @@ from torchvision import datasets, transforms
 
 from core import data
 from core.lenet import LeNet5
-from core.train import Trainer, TrainConfig, available_cores, evaluate
+from core.train import TrainConfig, Trainer, available_cores, evaluate
 
 
 def baseline_images_per_second(images: int, seed: int) -> float:
     """pytorch/examples' mnist loop, CPU, batch 64, shuffled, ToTensor."""
     torch.manual_seed(seed)
-    dataset = datasets.MNIST(str(data.default_data_dir()), train=True,
-                             transform=transforms.ToTensor())
+    dataset = datasets.MNIST(
+        str(data.default_data_dir()), train=True, transform=transforms.ToTensor()
+    )
     loader = DataLoader(Subset(dataset, range(images)), batch_size=64, shuffle=True)
     model = LeNet5()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -70,11 +71,15 @@ def main() -> None:
     for repeat in range(args.repeats):
         baseline.append(baseline_images_per_second(args.images, repeat))
         ours.append(ours_images_per_second(args.images, repeat, splits))
-        print(f"repeat {repeat + 1}: baseline {baseline[-1]:,.0f} img/s,"
-              f" ours {ours[-1]:,.0f} img/s", flush=True)
+        print(
+            f"repeat {repeat + 1}: baseline {baseline[-1]:,.0f} img/s, ours {ours[-1]:,.0f} img/s",
+            flush=True,
+        )
     base, mine = statistics.median(baseline), statistics.median(ours)
-    print(f"\nthreads: {torch.get_num_threads()}, torch {torch.__version__}, "
-          f"{args.images:,} images per measurement, batch 64")
+    print(
+        f"\nthreads: {torch.get_num_threads()}, torch {torch.__version__}, "
+        f"{args.images:,} images per measurement, batch 64"
+    )
     print(f"baseline (DataLoader + ToTensor): {base:,.0f} img/s")
     print(f"ours (core.train.Trainer):        {mine:,.0f} img/s")
     print(f"ratio ours / baseline:            {mine / base:.2f}x   (target >= 3x)")
@@ -87,10 +92,12 @@ def main() -> None:
     evaluate(model, splits.test_images, splits.test_labels, torch.device("cpu"))
     test = time.perf_counter() - started
     epoch = len(splits.train_labels) / mine + validation
-    print(f"projected full recipe: 20 x ({len(splits.train_labels):,} / {mine:,.0f} s"
-          f" + {validation:.2f} s validation) + {test:.2f} s test = {20 * epoch + test:,.0f} s"
-          f" ({(20 * epoch + test) / 60:.1f} min); baseline would need"
-          f" {20 * len(splits.train_labels) / base / 60:.1f} min of training alone")
+    print(
+        f"projected full recipe: 20 x ({len(splits.train_labels):,} / {mine:,.0f} s"
+        f" + {validation:.2f} s validation) + {test:.2f} s test = {20 * epoch + test:,.0f} s"
+        f" ({(20 * epoch + test) / 60:.1f} min); baseline would need"
+        f" {20 * len(splits.train_labels) / base / 60:.1f} min of training alone"
+    )
 
 
 if __name__ == "__main__":

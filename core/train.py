@@ -213,6 +213,7 @@ class Trainer:
         self.epoch_seconds = 0.0
         self.best_epoch: int | None = None
         self.best_val_error: float | None = None
+        self.best_weights: dict[str, torch.Tensor] | None = None  # also in best.pt, with a run
         self.metrics_written = 0  # records in metrics.jsonl that this state accounts for
         self.history: list[EpochInfo] = []
 
@@ -321,6 +322,8 @@ class Trainer:
                         pending = []
                         self.save("last")
                         return self.finish("stopped", "stopped by request; resume to continue")
+            # Free this epoch's shuffled copy (and the batch views into it) before the next.
+            shuffled_x = shuffled_y = x = y = None
             self.end_epoch(n)
         return self.finish_completed()
 
@@ -358,6 +361,7 @@ class Trainer:
         self.batch, self.epoch_loss_sum, self.epoch_seconds = 0, 0.0, 0.0
         self.log([{"kind": "epoch", **asdict(info), "time": time.time()}], sync=True)
         if improved:
+            self.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             self.save("best")
         self.save("last")
         if self.run is not None:
@@ -391,10 +395,10 @@ class Trainer:
 
     def finish_completed(self) -> TrainResult:
         """Test the best validation epoch's weights on the 10,000 test images."""
-        if self.run is not None and self.run.has_checkpoint("best"):
-            self.model.load_state_dict(self.run.load_checkpoint("best", self.device)["model"])
-        elif self.best_epoch != self.epoch:
-            raise RuntimeError("the best epoch's weights are only kept in a run folder")
+        if self.best_weights is None and self.run is not None and self.run.has_checkpoint("best"):
+            self.best_weights = self.run.load_checkpoint("best", self.device)["model"]
+        if self.best_weights is not None:
+            self.model.load_state_dict(self.best_weights)
         test_loss, test_risk, probabilities = evaluate(
             self.model, self.splits.test_images, self.splits.test_labels, self.device
         )

@@ -1,0 +1,267 @@
+"""The trainer on real MNIST (small subsets): learning, determinism, divergence, checkpoints,
+stop and resume across real process kills, and the command line."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from core import data
+from core.lenet import LeNet5
+from core.runs import open_run
+from core.train import Callbacks, TrainConfig, Trainer, train
+
+pytestmark = pytest.mark.mnist
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def splits(real_mnist_dir: Path) -> data.MnistSplits:
+    return data.load_mnist(real_mnist_dir)
+
+
+def epoch_records(run_dir: Path) -> list[dict]:
+    return [
+        {k: v for k, v in r.items() if k not in ("time", "seconds", "images_per_second")}
+        for r in open_run(run_dir).read_metrics()
+        if r["kind"] == "epoch"
+    ]
+
+
+def batch_losses(run_dir: Path) -> list[tuple[int, float]]:
+    return [
+        (r["step"], r["loss"]) for r in open_run(run_dir).read_metrics() if r["kind"] == "batch"
+    ]
+
+
+def test_short_run_learns(splits: data.MnistSplits, tmp_path: Path) -> None:
+    """A 30,000-image subset, 2 epochs (about 10 s alone on 2 cores): at least 95% accuracy."""
+    result = train(
+        TrainConfig(epochs=2, train_subset=30_000, seed=0), tmp_path / "run", splits=splits
+    )
+    assert result.status == "completed"
+    assert result.best_val_error <= 0.05, result.history
+    assert result.history[-1].train_loss < result.history[0].train_loss
+    test = json.loads((tmp_path / "run" / "test.json").read_text())
+    assert test["test_risk"] == result.test_risk and test["test_risk"] < 0.06
+    predictions = open_run(tmp_path / "run")
+    assert predictions.predictions_path.is_file()
+    import numpy as np
+
+    with np.load(predictions.predictions_path) as saved:
+        assert saved["probabilities"].shape == (10_000, 10)
+        assert np.array_equal(saved["labels"], splits.test_labels.numpy())
+        misclassified = int((saved["predictions"] != saved["labels"]).sum())
+    assert misclassified == test["misclassified"] == round(test["test_risk"] * 10_000)
+
+
+def test_same_seed_same_results(splits: data.MnistSplits, tmp_path: Path) -> None:
+    config = TrainConfig(epochs=2, train_subset=2_048, seed=7, log_every=4)
+    first = train(config, tmp_path / "a", splits=splits)
+    second = train(config, tmp_path / "b", splits=splits)
+    assert epoch_records(tmp_path / "a") == epoch_records(tmp_path / "b")
+    assert batch_losses(tmp_path / "a") == batch_losses(tmp_path / "b")
+    assert first.test_risk == second.test_risk
+    other = train(
+        TrainConfig(epochs=2, train_subset=2_048, seed=8, log_every=4),
+        tmp_path / "c",
+        splits=splits,
+    )
+    assert batch_losses(tmp_path / "c") != batch_losses(tmp_path / "a")
+    assert other.status == "completed"
+
+
+def test_divergence_is_recorded_not_crashed(splits: data.MnistSplits, tmp_path: Path) -> None:
+    result = train(
+        TrainConfig(lr=1e5, epochs=2, train_subset=4_096, log_every=1),
+        tmp_path / "run",
+        splits=splits,
+    )
+    assert result.status == "diverged"
+    assert "learning rate 100000 is too large" in result.message
+    run = open_run(tmp_path / "run")
+    assert run.read_status()["state"] == "diverged"
+    last = run.read_metrics()[-1]
+    assert last["loss"] is None and last["nonfinite"] in ("nan", "inf", "-inf")
+    # Every line is valid JSON (no bare NaN), so any reader can plot it.
+    for line in run.metrics_path.read_text().splitlines():
+        json.loads(line, parse_constant=lambda name: pytest.fail(f"bare {name} in metrics"))
+
+
+def test_learning_rate_one_does_not_learn(splits: data.MnistSplits, tmp_path: Path) -> None:
+    """The lecture: at lr 1 the loss does not go down (or it diverges); either is handled."""
+    result = train(
+        TrainConfig(lr=1.0, epochs=1, train_subset=4_096), tmp_path / "run", splits=splits
+    )
+    assert result.status in ("completed", "diverged")
+    if result.status == "completed":
+        assert result.history[-1].train_loss > 2.0
+        assert result.best_val_error > 0.5
+
+
+def test_checkpoint_round_trip(splits: data.MnistSplits, tmp_path: Path) -> None:
+    train(TrainConfig(epochs=1, train_subset=1_024), tmp_path / "run", splits=splits)
+    run = open_run(tmp_path / "run")
+    state = torch.load(run.checkpoint_path("best"), weights_only=True)
+    model = LeNet5()
+    model.load_state_dict(state["model"])
+    trainer = Trainer(TrainConfig(epochs=1, train_subset=1_024), splits, run)
+    trainer.load_state(run.load_checkpoint("last"))
+    x = splits.test_images[:32]
+    model.eval()
+    trainer.model.eval()
+    for name, tensor in trainer.model.state_dict().items():
+        assert torch.equal(tensor, state["model"][name]), name
+    with torch.inference_mode():  # the trainer's copy is channels_last: same numbers to rounding
+        assert torch.allclose(model(x), trainer.model(x), atol=1e-6)
+    assert state["epoch"] == 1 and state["batch"] == 0 and state["config"]["lr"] == 0.1
+
+
+def test_stop_request_checkpoints_mid_epoch_and_resume_matches(
+    splits: data.MnistSplits, tmp_path: Path
+) -> None:
+    config = TrainConfig(epochs=2, train_subset=2_048, seed=5, log_every=4)
+    train(config, tmp_path / "whole", splits=splits)
+
+    calls = {"n": 0}
+
+    def stop_after_40_batches() -> bool:
+        calls["n"] += 1
+        return calls["n"] == 40
+
+    stopped = train(
+        config,
+        tmp_path / "split",
+        callbacks=Callbacks(should_stop=stop_after_40_batches),
+        splits=splits,
+    )
+    assert stopped.status == "stopped"
+    state = open_run(tmp_path / "split").load_checkpoint("last")
+    assert (state["epoch"], state["batch"]) == (1, 8)  # 32 batches an epoch: stopped in epoch 2
+    resumed = train(config, tmp_path / "split", resume=True, splits=splits)
+    assert resumed.status == "completed"
+    assert epoch_records(tmp_path / "split") == epoch_records(tmp_path / "whole")
+    assert batch_losses(tmp_path / "split") == batch_losses(tmp_path / "whole")
+
+
+def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core.train", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kwargs,
+    )
+
+
+def wait_for(predicate, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError("timed out waiting")
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_killed_process_resumes_to_the_same_result(tmp_path: Path, how: str) -> None:
+    args = ["--epochs", "3", "--train-subset", "8192", "--seed", "11", "--log-every", "4"]
+    whole = cli(*args, "--run-dir", str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr
+
+    target = tmp_path / "interrupted"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core.train", *args, "--run-dir", str(target)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def in_second_epoch() -> bool:
+        metrics = target / "metrics.jsonl"
+        return metrics.exists() and '"kind": "batch", "epoch": 1' in metrics.read_text()
+
+    wait_for(in_second_epoch)
+    process.send_signal(getattr(signal, how))
+    process.wait(timeout=60)
+    status = json.loads((target / "status.json").read_text())["state"]
+    if how == "SIGKILL":
+        assert process.returncode == -signal.SIGKILL and status == "running"
+    else:
+        assert process.returncode == 0 and status == "stopped"
+
+    resumed = cli("--run-dir", str(target), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert epoch_records(target) == epoch_records(tmp_path / "whole")
+    assert batch_losses(target) == batch_losses(tmp_path / "whole")
+    assert (
+        json.loads((target / "test.json").read_text())["test_risk"]
+        == json.loads((tmp_path / "whole" / "test.json").read_text())["test_risk"]
+    )
+
+
+def test_cli_prints_epochs_and_test_risk(tmp_path: Path) -> None:
+    result = cli("--epochs", "1", "--train-subset", "1024", "--runs-root", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "epoch   1/1  train loss" in result.stdout
+    assert "test risk" in result.stdout and "(lecture: 0.0091)" in result.stdout
+
+
+def test_cli_sweep_reports_each_learning_rate(tmp_path: Path) -> None:
+    result = cli(
+        "--sweep",
+        "1,0.1,0.01",
+        "--epochs",
+        "1",
+        "--train-subset",
+        "1024",
+        "--runs-root",
+        str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    for lr in ("1", "0.1", "0.01"):
+        assert f"--- learning rate {lr} ---" in result.stdout
+    assert len(list(tmp_path.iterdir())) == 3
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--lr", "-1"], "must be positive and finite"),
+        (["--lr", "nan"], "must be positive and finite"),
+        (["--epochs", "0"], "epochs must be a whole number from 1 to"),
+        (["--train-subset", "70000"], "train_subset must be a whole number from 1 to 60000"),
+        (["--resume"], "--resume needs --run-dir"),
+        (["--device", "tpu"], "device must be auto, cpu, cuda or mps"),
+    ],
+)
+def test_cli_rejects_bad_arguments_in_one_line(args: list[str], message: str) -> None:
+    result = cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_resume_of_a_missing_run_is_a_clear_error(tmp_path: Path) -> None:
+    result = cli("--run-dir", str(tmp_path / "nothing-here"), "--resume")
+    assert result.returncode == 2
+    assert "no run in" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="lr must be positive and finite"):
+        TrainConfig(lr=math.inf).validate()
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=0).validate()
+    assert TrainConfig().validate().batch_size == 64
+    assert os.cpu_count() >= 1
