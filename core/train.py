@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -48,6 +49,16 @@ class TrainConfig:
     train_subset: int | None = None  # first N shuffled training images, for quick demos
     log_every: int = 20  # batches between two logged batch losses
     data_dir: str | None = None
+    group: str | None = None  # runs started together, e.g. a learning-rate sweep
+
+    @property
+    def train_images(self) -> int:
+        full = data.TRAIN_SIZE - self.validation_size
+        return min(self.train_subset, full) if self.train_subset else full
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(self.train_images / self.batch_size)
 
     def validate(self) -> TrainConfig:
         """Raise ValueError naming the field and the allowed range; return self when fine."""
@@ -69,6 +80,8 @@ class TrainConfig:
                 raise ValueError(
                     f"{name} must be a whole number from {low} to {high}, got {value!r}"
                 )
+        if self.group is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,80}", str(self.group)):
+            raise ValueError(f"group must be letters, digits, '.', '_' or '-', got {self.group!r}")
         if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith(
             "cuda:"
         ):
@@ -104,6 +117,7 @@ class BatchInfo:
     batch: int  # 0-based within the epoch
     batches_per_epoch: int
     step: int  # global, 1-based count of batches done
+    epochs: int
     loss: float
     images_per_second: float
 
@@ -312,6 +326,7 @@ class Trainer:
                                 self.batch - 1,
                                 batches_per_epoch,
                                 step,
+                                config.epochs,
                                 loss_value,
                                 rate,
                             )
@@ -447,14 +462,18 @@ def train(
     splits: data.MnistSplits | None = None,
     runs_root: Path | None = None,
 ) -> TrainResult:
-    """Train one run into its folder (a new one, or an existing one with resume=True)."""
+    """Train one run into its folder (a new one, or an existing one with resume=True).
+
+    On resume the run's saved config is used, except its device when `config.device` is not
+    "auto" (a run started on a GPU can finish on the CPU)."""
     config.validate()
     if resume:
         if run_dir is None:
             raise ValueError("resume needs the run's folder")
         run = open_run(run_dir)
         saved = TrainConfig(**run.read_config())
-        config = TrainConfig(**{**asdict(saved), "device": config.device})
+        device = saved.device if config.device == "auto" else config.device
+        config = TrainConfig(**{**asdict(saved), "device": device}).validate()
     else:
         run = create_run(asdict(config), run_dir, runs_root)
     try:
@@ -480,18 +499,18 @@ class ProgressLine:
         self.last_draw = 0.0
         self.interactive = stream.isatty()
 
-    def batch(self, info: BatchInfo, epochs: int) -> None:
+    def batch(self, info: BatchInfo) -> None:
         now = time.perf_counter()
         if now - self.last_draw < (0.2 if self.interactive else 10.0):
             return
         self.last_draw = now
         done = info.epoch * info.batches_per_epoch + info.batch + 1
-        total = epochs * info.batches_per_epoch
+        total = info.epochs * info.batches_per_epoch
         eta = (total - done) / max(done, 1) * (now - self.started)
         width = 24
         filled = int(width * (info.batch + 1) / info.batches_per_epoch)
         text = (
-            f"epoch {info.epoch + 1}/{epochs} [{'#' * filled}{'.' * (width - filled)}]"
+            f"epoch {info.epoch + 1}/{info.epochs} [{'#' * filled}{'.' * (width - filled)}]"
             f" {info.batch + 1}/{info.batches_per_epoch}  loss {info.loss:.4f}"
             f"  {info.images_per_second:,.0f} img/s  ETA {format_seconds(eta)}"
         )
@@ -631,7 +650,7 @@ def run_one(
         )
 
     callbacks = Callbacks(
-        on_batch_end=lambda info: progress.batch(info, config.epochs),
+        on_batch_end=progress.batch,
         on_epoch_end=on_epoch_end,
         should_stop=stop_requested,
     )

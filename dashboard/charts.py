@@ -35,3 +35,165 @@ def parameter_comparison_figure(fc_params: int, conv_params: int) -> go.Figure:
     )
     figure.update_xaxes(showgrid=True, gridcolor="#e2e8f0")
     return figure
+
+
+PALETTE = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777"]
+
+
+def smooth(values: list[float], weight: float) -> list[float]:
+    """TensorBoard's smoothing: an exponential moving average, debiased at the start."""
+    smoothed, last, count = [], 0.0, 0
+    for value in values:
+        count += 1
+        last = last * weight + (1 - weight) * value
+        smoothed.append(last / (1 - weight**count) if weight < 1 else value)
+    return smoothed
+
+
+def training_curves_figure(
+    curves: list[tuple[str, int, list[dict]]], smoothing: float = 0.6, log_loss: bool = True
+) -> go.Figure:
+    """Loss (left) and validation error (right) against epochs, one colour per run.
+
+    `curves` holds (label, batches_per_epoch, metrics records) per run. Batch losses are
+    drawn faint and smoothed; epoch train and validation losses as markers and lines; the best
+    epoch as a star; a loss that became NaN or inf as a cross with the word, never as a gap.
+    """
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(
+        rows=1, cols=2, subplot_titles=("Loss", "Validation error"), horizontal_spacing=0.08
+    )
+    for index, (label, per_epoch, records) in enumerate(curves):
+        colour = PALETTE[index % len(PALETTE)]
+        batches = [r for r in records if r.get("kind") == "batch"]
+        finite = [r for r in batches if r.get("loss") is not None]
+        x = [r["epoch"] + r["batch"] / per_epoch for r in finite]
+        y = [r["loss"] for r in finite]
+        if finite:
+            figure.add_scatter(
+                x=x,
+                y=y,
+                mode="lines",
+                line=dict(color=colour, width=1),
+                opacity=0.25,
+                name=f"{label} batch loss",
+                legendgroup=label,
+                showlegend=False,
+                hoverinfo="skip",
+                row=1,
+                col=1,
+            )
+            figure.add_scatter(
+                x=x,
+                y=smooth(y, smoothing),
+                mode="lines",
+                line=dict(color=colour, width=2),
+                name=f"{label}",
+                legendgroup=label,
+                hovertemplate="epoch %{x:.2f}<br>loss %{y:.4f}<extra>" + label + "</extra>",
+                row=1,
+                col=1,
+            )
+        broken = [r for r in batches if r.get("loss") is None]
+        if broken:
+            where = broken[0]
+            at_x = where["epoch"] + where["batch"] / per_epoch
+            at_y = y[-1] if y else 2.3
+            figure.add_scatter(
+                x=[at_x],
+                y=[at_y],
+                mode="markers+text",
+                marker=dict(symbol="x", size=14, color="#dc2626"),
+                text=[f"diverged ({where.get('nonfinite') or 'nan'})"],
+                textposition="top center",
+                legendgroup=label,
+                showlegend=False,
+                hovertemplate=f"{label}: loss became "
+                f"{where.get('nonfinite') or 'nan'} at step {where['step']}"
+                "<extra></extra>",
+                row=1,
+                col=1,
+            )
+        epochs = [r for r in records if r.get("kind") == "epoch"]
+        if epochs:
+            ex = [r["epoch"] for r in epochs]
+            figure.add_scatter(
+                x=ex,
+                y=[r["train_loss"] for r in epochs],
+                mode="markers",
+                marker=dict(color=colour, size=7, symbol="circle"),
+                name=f"{label} train loss (epoch)",
+                legendgroup=label,
+                showlegend=False,
+                hovertemplate="epoch %{x}<br>train loss %{y:.4f}<extra></extra>",
+                row=1,
+                col=1,
+            )
+            figure.add_scatter(
+                x=ex,
+                y=[r["val_loss"] for r in epochs],
+                mode="lines+markers",
+                line=dict(color=colour, dash="dash"),
+                marker=dict(symbol="diamond", size=7),
+                name=f"{label} validation loss",
+                legendgroup=label,
+                showlegend=False,
+                hovertemplate="epoch %{x}<br>validation loss %{y:.4f}<extra></extra>",
+                row=1,
+                col=1,
+            )
+            figure.add_scatter(
+                x=ex,
+                y=[r["val_error"] for r in epochs],
+                mode="lines+markers",
+                line=dict(color=colour),
+                name=f"{label} validation error",
+                legendgroup=label,
+                showlegend=False,
+                hovertemplate="epoch %{x}<br>validation error %{y:.4f}<extra></extra>",
+                row=1,
+                col=2,
+            )
+            best = epochs[-1].get("best_epoch")
+            best_rows = [r for r in epochs if r["epoch"] == best]
+            if best_rows:
+                figure.add_scatter(
+                    x=[best],
+                    y=[best_rows[0]["val_error"]],
+                    mode="markers",
+                    marker=dict(
+                        symbol="star", size=16, color=colour, line=dict(color="black", width=1)
+                    ),
+                    name=f"{label} best epoch",
+                    legendgroup=label,
+                    showlegend=False,
+                    hovertemplate=f"best epoch {best}<br>validation error "
+                    "%{y:.4f}<extra></extra>",
+                    row=1,
+                    col=2,
+                )
+    figure.update_xaxes(title_text="epoch", rangemode="tozero", gridcolor="#e2e8f0")
+    figure.update_yaxes(
+        title_text="cross-entropy",
+        type="log" if log_loss else "linear",
+        gridcolor="#e2e8f0",
+        row=1,
+        col=1,
+    )
+    figure.update_yaxes(
+        title_text="error rate",
+        tickformat=".1%",
+        rangemode="tozero",
+        gridcolor="#e2e8f0",
+        row=1,
+        col=2,
+    )
+    figure.update_layout(
+        height=380,
+        margin=dict(l=10, r=10, t=40, b=10),
+        plot_bgcolor="white",
+        legend=dict(orientation="h", y=-0.2),
+        uirevision="training-curves",
+    )
+    return figure

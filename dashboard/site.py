@@ -33,6 +33,15 @@ WELCOME = PageInfo(
     url_path="welcome",
 )
 
-# In navigation order. Later pages (convolution explorer, LeNet-5, training, errors,
-# inside the network) are added here as they land.
-PAGES: tuple[PageInfo, ...] = (WELCOME,)
+TRAINING = PageInfo(
+    path="pages/training.py",
+    title="Training",
+    icon=":material/model_training:",
+    summary="Train LeNet-5 on MNIST from the browser: live loss curves, the learning-rate"
+    " sweep, compare runs, stop and resume.",
+    url_path="training",
+)
+
+# In navigation order. Later pages (convolution explorer, LeNet-5, errors, inside the
+# network) are added here as they land.
+PAGES: tuple[PageInfo, ...] = (WELCOME, TRAINING)
