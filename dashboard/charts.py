@@ -177,6 +177,7 @@ def training_curves_figure(
     figure.update_yaxes(
         title_text="cross-entropy",
         type="log" if log_loss else "linear",
+        dtick=1 if log_loss else None,  # one label a decade: 0.01, 0.1, 1
         gridcolor="#e2e8f0",
         row=1,
         col=1,
