@@ -173,6 +173,16 @@ def training_curves_figure(
                     row=1,
                     col=2,
                 )
+    if curves and not any(r.get("kind") == "epoch" for _, _, records in curves for r in records):
+        figure.add_annotation(
+            text="appears after the first epoch",
+            showarrow=False,
+            xref="x2 domain",
+            yref="y2 domain",
+            x=0.5,
+            y=0.5,
+            font=dict(color=GREY),
+        )
     figure.update_xaxes(title_text="epoch", rangemode="tozero", gridcolor="#e2e8f0")
     figure.update_yaxes(
         title_text="cross-entropy",

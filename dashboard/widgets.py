@@ -73,3 +73,21 @@ def mnist_status_panel() -> None:
         "MNIST: all four files present, sizes and MD5 checksums verified.",
         icon=":material/verified:",
     )
+
+
+_metrics_cache: dict[str, tuple[tuple[int, int], list[dict]]] = {}
+
+
+def cached_metrics(run) -> list[dict]:
+    """A run's metrics, re-read only when its log file changed (size or mtime)."""
+    try:
+        stat = run.metrics_path.stat()
+    except FileNotFoundError:
+        return []
+    signature = (stat.st_size, stat.st_mtime_ns)
+    key = str(run.metrics_path)
+    hit = _metrics_cache.get(key)
+    if hit is None or hit[0] != signature:
+        hit = (signature, run.read_metrics())
+        _metrics_cache[key] = hit
+    return hit[1]

@@ -16,12 +16,16 @@ from core import jobs
 from core.runs import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
 from core.train import LECTURE_TEST_RISK, MAX_EPOCHS, TrainConfig
 from dashboard.charts import training_curves_figure
-from dashboard.widgets import mnist_problems
+from dashboard.widgets import cached_metrics, mnist_problems
 
 SUBSETS = {"all 58,976": None, "20,000": 20_000, "5,000 (quick demo)": 5_000, "1,000": 1_000}
 LEARNING_RATES = ["0.1", "0.01", "1", "custom"]
 SWEEP = (1.0, 0.1, 0.01)
 REFRESH_SECONDS = 1.0
+# Curves and the runs table refresh this often while training: redrawing them every second
+# cost a training run on a 2-core machine about a third of its images/s
+# (benchmarks/polling_cost.py); progress, images/s and ETA still update every second.
+CHART_SECONDS = 5.0
 
 st.title("Train LeNet-5")
 st.markdown(
@@ -195,28 +199,24 @@ def format_seconds(seconds: float | None) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def live_panel() -> None:
-    runs = list_runs(runs_root)
+def read_summaries() -> list[jobs.RunSummary]:
     summaries = []
-    for run in runs:
+    for run in list_runs(runs_root):
         try:
-            summaries.append(jobs.summarize(run))
+            summaries.append(jobs.summarize(run, cached_metrics(run)))
         except (OSError, ValueError, TypeError, KeyError):
             continue  # a folder being created or deleted right now
-    active = [s for s in summaries if s.state in ("queued", "running")]
-    if not active and st.session_state.get("was_active"):
+    return summaries
+
+
+def progress_panel() -> None:
+    """Every second while runs are active: progress, images/s, ETA and Stop."""
+    summaries = [s for s in read_summaries() if s.state in ("queued", "running")]
+    if not summaries and st.session_state.get("was_active"):
         st.session_state.was_active = False
-        st.rerun()  # a full rerun, so that the page stops polling
-    st.session_state.was_active = bool(active)
-
-    if not summaries:
-        st.info(
-            "No runs yet: start one above. A quick demo (5,000 images, 3 epochs) takes"
-            " about half a minute on a laptop."
-        )
-        return
-
-    for summary in active:
+        st.rerun()  # a full rerun: the results are final and the page stops polling
+    st.session_state.was_active = bool(summaries)
+    for summary in summaries:
         label = f"**{summary.id}** (lr {summary.lr:g})"
         if summary.state == "queued":
             st.markdown(f"{label}: queued, waiting for a free slot")
@@ -237,6 +237,18 @@ def live_panel() -> None:
             jobs.stop(Run(runs_root / summary.id))
             st.toast(f"Stopping {summary.id} after its current batch")
 
+
+def results_panel() -> None:
+    """Curves, results and the runs table; every CHART_SECONDS while runs are active."""
+    summaries = read_summaries()
+    active = [s for s in summaries if s.state in ("queued", "running")]
+    if not summaries:
+        st.info(
+            "No runs yet: start one above. A quick demo (5,000 images, 3 epochs) takes"
+            " about half a minute on a laptop."
+        )
+        return
+
     # Which runs to draw: the table's selection, else what was just started, else the newest.
     frame = runs_frame(summaries)
     selection = st.session_state.get("runs_table", {}).get("selection", {}).get("rows", [])
@@ -248,17 +260,18 @@ def live_panel() -> None:
     by_id = {s.id: s for s in summaries}
     groups = {by_id[r].group for r in chosen if r in by_id and by_id[r].group}
     smoothing = st.session_state.get("smoothing", 0.6)
+    log_loss = st.session_state.get("log_loss", True)
     curves = []
     for run_id in chosen:
         summary = by_id.get(run_id)
         if summary is None:
             continue
-        records = Run(runs_root / run_id).read_metrics()
+        records = cached_metrics(Run(runs_root / run_id))
         label = f"lr {summary.lr:g}" if groups else f"{run_id[-4:]} lr {summary.lr:g}"
         curves.append((label, summary.batches_per_epoch, records))
     if curves:
         st.plotly_chart(
-            training_curves_figure(curves, smoothing, st.session_state.get("log_loss", True)),
+            training_curves_figure(curves, smoothing, log_loss),
             key="curves",
             config={"displayModeBar": False},
         )
@@ -277,8 +290,8 @@ def live_panel() -> None:
             st.error(f"**{run_id}** {summary.state}: {summary.message}")
         elif summary.state == "stopped":
             st.warning(
-                f"**{run_id}** stopped after {summary.epochs_done} epochs: resume it"
-                " from the table below."
+                f"**{run_id}** stopped after {summary.epochs_done} of {summary.epochs} epochs:"
+                " select it in the table below to resume it."
             )
     if groups:
         st.caption(
@@ -323,5 +336,13 @@ controls = st.columns([2, 1, 3])
 controls[0].slider("Smoothing of the batch loss", 0.0, 0.99, 0.6, 0.01, key="smoothing")
 controls[1].toggle("Log scale", True, key="log_loss")
 
-any_active = any(jobs.is_active(run) for run in list_runs(runs_root))
-st.fragment(live_panel, run_every=REFRESH_SECONDS if any_active else None)()
+# Poll only while something is queued or running; an idle page sends nothing.
+any_active = any(jobs.is_active(r) for r in list_runs(runs_root))
+controls[2].caption(
+    f"Live: refreshing every {REFRESH_SECONDS:g} s (curves every {CHART_SECONDS:g} s)"
+    " while runs are active."
+    if any_active
+    else "Idle: nothing is running, so the page is not refreshing."
+)
+st.fragment(progress_panel, run_every=REFRESH_SECONDS if any_active else None)()
+st.fragment(results_panel, run_every=CHART_SECONDS if any_active else None)()

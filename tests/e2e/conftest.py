@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -67,9 +68,27 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60.0) 
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def e2e_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The run folders of the browser tests: never the user's `runs/`."""
+    root = tmp_path_factory.mktemp("e2e-runs")
+    yield root
+    from core import jobs
+    from core.runs import list_runs
+
+    for run in list_runs(root):  # never leave a training process behind
+        info = jobs.job_info(run)
+        if info:
+            try:
+                os.kill(info["pid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory: pytest.TempPathFactory, e2e_runs_root: Path) -> Iterator[str]:
     port = free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    env = {**os.environ, "CNN_RUNS_DIR": str(e2e_runs_root)}
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [
@@ -88,6 +107,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "false",
             ],
             cwd=REPO_ROOT,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -1,0 +1,116 @@
+"""What an open training page costs a training run: images/s with and without a browser polling.
+
+    python benchmarks/polling_cost.py [--repeats 2] [--train-subset 30000]
+
+Starts `streamlit run dashboard/Home.py` (runs in a temporary folder), then trains the same
+one-epoch run repeatedly as a background job, alternating: no page open, and Chromium showing
+the training page (which refreshes about once a second while the run is active). Prints the
+median images/s of each and the slowdown. Target (issue 5): at most 5%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # reuse the e2e harness
+
+from core import jobs  # noqa: E402
+from core.train import TrainConfig  # noqa: E402
+from tests.e2e.conftest import (  # noqa: E402
+    CHROMIUM_FLAGS,
+    REPO_ROOT,
+    chromium_executable,
+    free_port,
+    wait_for_health,
+)
+
+
+def one_run(root: Path, subset: int, open_page=None) -> float:
+    run = jobs.submit(TrainConfig(epochs=1, train_subset=subset, log_every=20), root)
+    if open_page is not None:  # the page polls only when it sees an active run as it loads
+        open_page()
+    while jobs.is_active(run):
+        time.sleep(0.2)
+    epochs = [r for r in run.read_metrics() if r["kind"] == "epoch"]
+    if jobs.job_state(run)["state"] != "completed" or not epochs:
+        tail = jobs.output_tail(run)
+        raise RuntimeError(f"run {run.id} did not complete: {jobs.job_state(run)}\n{tail}")
+    return epochs[-1]["images_per_second"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--train-subset", type=int, default=30_000)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as runs:
+        root = Path(runs)
+        port = free_port()
+        env = {**os.environ, "CNN_RUNS_DIR": runs}
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "dashboard/Home.py",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.environ["CNN_RUNS_DIR"] = runs
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for_health(url, server)
+            alone, watched = [], []
+            with sync_playwright() as playwright:
+                executable = chromium_executable()
+                browser = playwright.chromium.launch(
+                    executable_path=executable, args=CHROMIUM_FLAGS if executable else None
+                )
+                one_run(root, 4_096)  # warm-up: file caches, first imports
+                for repeat in range(args.repeats):
+                    alone.append(one_run(root, args.train_subset))
+                    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+                    def open_page(page=page) -> None:
+                        page.goto(f"{url}/training")
+                        page.get_by_text("Live: refreshing").wait_for(timeout=30_000)
+
+                    watched.append(one_run(root, args.train_subset, open_page))
+                    page.close()
+                    print(
+                        f"repeat {repeat + 1}: alone {alone[-1]:,.0f} img/s,"
+                        f" page open {watched[-1]:,.0f} img/s",
+                        flush=True,
+                    )
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    base, polled = statistics.median(alone), statistics.median(watched)
+    print(f"\ntraining alone:          {base:,.0f} img/s")
+    print(f"training with page open: {polled:,.0f} img/s")
+    print(f"cost of the open page:   {(1 - polled / base):.1%} of images/s   (target <= 5%)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Training from the browser: start a run, watch its curve grow, stop it, reload: still there."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from core.runs import list_runs
+from tests.e2e.conftest import screenshot, wait_for_app_run
+
+CURVE_POINTS = """() => {
+  const plot = document.querySelector('.js-plotly-plot');
+  if (!plot || !plot.data) return 0;
+  return plot.data.reduce((n, trace) => n + (trace.x ? trace.x.length : 0), 0);
+}"""
+
+
+def test_start_watch_stop_reload(app_url: str, page: Page, e2e_runs_root: Path) -> None:
+    page.goto(f"{app_url}/training")
+    wait_for_app_run(page)
+    expect(page.get_by_text("Idle: nothing is running")).to_be_visible()
+    screenshot(page, "training-idle")
+
+    page.get_by_test_id("stNumberInput").filter(has_text="Epochs").locator("input").fill("3")
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.get_by_text("Live: refreshing every 1 s")).to_be_visible(timeout=30_000)
+    assert len(list_runs(e2e_runs_root)) == 1
+
+    # The curve must update by itself at least twice.
+    counts = [page.evaluate(CURVE_POINTS)]
+    deadline = time.monotonic() + 90
+    while len(set(c for c in counts if c > 0)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        counts.append(page.evaluate(CURVE_POINTS))
+    distinct = sorted(set(c for c in counts if c > 0))
+    assert len(distinct) >= 3, f"curve did not grow twice: {counts}"
+    screenshot(page, "training-live")
+
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("stopped after")).to_be_visible(timeout=60_000)
+    points_when_stopped = page.evaluate(CURVE_POINTS)
+
+    page.reload()
+    wait_for_app_run(page)
+    (run,) = list_runs(e2e_runs_root)
+    expect(page.get_by_text(run.id).first).to_be_visible()
+    expect(page.get_by_text("stopped after")).to_be_visible()
+    page.wait_for_function(f"() => ({CURVE_POINTS})() >= {points_when_stopped}")
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    screenshot(page, "training")

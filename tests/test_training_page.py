@@ -1,0 +1,99 @@
+"""The training page through AppTest: the form starts exactly one run; an idle page does not poll;
+bad values get a message and start nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import jobs
+from core.runs import list_runs
+from dashboard.site import TRAINING
+
+pytestmark = pytest.mark.mnist
+
+
+@pytest.fixture
+def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_mnist_dir: Path):
+    root = tmp_path / "runs"
+    monkeypatch.setenv("CNN_RUNS_DIR", str(root))
+    yield root
+    for run in list_runs(root):
+        info = jobs.job_info(run)
+        if info:
+            try:
+                os.kill(info["pid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def page() -> AppTest:
+    app = AppTest.from_file(str(TRAINING.file), default_timeout=60)
+    app.run()
+    assert not app.exception
+    return app
+
+
+def train_button(app: AppTest):
+    return next(button for button in app.button if button.label == "Train")
+
+
+def caption_texts(app: AppTest) -> str:
+    return " ".join(caption.value for caption in app.caption)
+
+
+def test_idle_page_does_not_poll_and_says_so(runs_root: Path) -> None:
+    app = page()
+    assert "Idle: nothing is running, so the page is not refreshing." in caption_texts(app)
+    assert "No runs yet" in app.info[0].value
+
+
+def test_submitting_the_form_starts_exactly_one_run(runs_root: Path) -> None:
+    app = page()
+    next(s for s in app.selectbox if s.label == "Training images").set_value("1,000")
+    next(n for n in app.number_input if n.label == "Epochs").set_value(1)
+    train_button(app).click().run()
+    assert not app.exception
+    assert len(list_runs(runs_root)) == 1
+    # Reruns around it (a widget change, a plain rerun) start nothing more.
+    app.run()
+    next(s for s in app.slider if s.label == "Smoothing of the batch loss").set_value(0.8).run()
+    assert len(list_runs(runs_root)) == 1
+    (run,) = list_runs(runs_root)
+    config = json.loads(run.config_path.read_text())
+    assert config["train_subset"] == 1_000 and config["epochs"] == 1 and config["lr"] == 0.1
+    if jobs.is_active(run):
+        assert "Live: refreshing every 1 s" in caption_texts(app)
+    deadline = time.monotonic() + 120
+    while jobs.is_active(run) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert jobs.job_state(run)["state"] == "completed"
+    app.run()
+    assert "Idle" in caption_texts(app)
+    assert any("test risk" in s.value for s in app.success)
+
+
+def test_bad_custom_learning_rate_is_explained_and_starts_nothing(runs_root: Path) -> None:
+    app = page()
+    next(s for s in app.selectbox if s.label == "Learning rate").set_value("custom")
+    next(t for t in app.text_input if t.label == "Custom learning rate").set_value("-0.5")
+    train_button(app).click().run()
+    assert not app.exception
+    assert "is not a positive, finite number" in app.error[0].value
+    assert list_runs(runs_root) == []
+
+
+def test_bad_link_values_are_ignored_with_a_message(runs_root: Path) -> None:
+    app = AppTest.from_file(str(TRAINING.file), default_timeout=60)
+    app.query_params["run"] = "../../etc/passwd"
+    app.query_params["lr"] = "banana"
+    app.run()
+    assert not app.exception
+    warnings = " ".join(w.value for w in app.warning)
+    assert "does not exist" in warnings and "not a positive number" in warnings
