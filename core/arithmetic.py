@@ -190,3 +190,24 @@ def receptive_field(layers: list[tuple[int, int, int]]) -> list[ReceptiveField]:
         jump *= stride
         fields.append(ReceptiveField(size, jump))
     return fields
+
+
+PADDING_PRESETS = ("valid", "same", "full")
+
+
+def padding_preset(name: str, kernel: int, dilation: int = 1) -> int:
+    """Padding along one axis for the presets of the lecture (stride 1):
+
+    valid: 0, no padding; same: (span - 1) / 2, output as long as the input (exact when the
+    dilated kernel span is odd; an even span leaves the output one shorter, since the padding
+    here is the same on both sides); full: span - 1, every partial overlap counts.
+    """
+    _require_positive(kernel=kernel, dilation=dilation)
+    span = dilated_kernel_span(kernel, dilation)
+    if name == "valid":
+        return 0
+    if name == "same":
+        return (span - 1) // 2
+    if name == "full":
+        return span - 1
+    raise ValueError(f"padding preset must be one of {', '.join(PADDING_PRESETS)}, got {name!r}")
