@@ -33,6 +33,15 @@ WELCOME = PageInfo(
     url_path="welcome",
 )
 
+CONVOLUTION = PageInfo(
+    path="pages/convolution.py",
+    title="Convolution explorer",
+    icon=":material/grid_on:",
+    summary="1D and 2D convolution and pooling: kernel, padding, stride, dilation, channels;"
+    " the sliding window animated with every number written out; the lecture's eight cases.",
+    url_path="convolution",
+)
+
 TRAINING = PageInfo(
     path="pages/training.py",
     title="Training",
@@ -42,6 +51,6 @@ TRAINING = PageInfo(
     url_path="training",
 )
 
-# In navigation order. Later pages (convolution explorer, LeNet-5, errors, inside the
-# network) are added here as they land.
-PAGES: tuple[PageInfo, ...] = (WELCOME, TRAINING)
+# In navigation order. Later pages (LeNet-5, errors, inside the network) are added here
+# as they land.
+PAGES: tuple[PageInfo, ...] = (WELCOME, CONVOLUTION, TRAINING)
