@@ -83,6 +83,14 @@ if "conv_loaded" not in state:
     state.conv_ignored = ignored
 
 
+# Streamlit forgets the value of a widget that a run does not draw (output channels while
+# pooling, say); writing each value back at the top of every run keeps the configuration.
+for key, (default, *_rest) in {**INTEGERS, **CHOICES}.items():
+    state[key] = state.get(key, default)
+for key, default in FLAGS.items():
+    state[key] = state.get(key, default)
+
+
 def apply_case(name: str) -> None:
     case = LECTURE_CASES[name]
     state.update(
@@ -102,6 +110,12 @@ def apply_case(name: str) -> None:
         cout=1,
     )
     state.case = name
+
+
+def pooling_defaults() -> None:
+    """Pooling's stride defaults to its window in PyTorch; start from that."""
+    if state.op != "convolution":
+        state.sh, state.sw = state.kh, state.kw
 
 
 def apply_padding() -> None:
@@ -136,7 +150,7 @@ for index, name in enumerate(LECTURE_CASES):
 controls, view = st.columns([1, 3], gap="large")
 with controls:
     mode = st.radio("Dimensions", ("2D", "1D"), key="mode", horizontal=True)
-    op = st.selectbox("Operation", OPERATIONS, key="op")
+    op = st.selectbox("Operation", OPERATIONS, key="op", on_change=pooling_defaults)
     one_d = mode == "1D"
     pooling = op != "convolution"
     if one_d:

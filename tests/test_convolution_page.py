@@ -1,0 +1,134 @@
+"""The convolution explorer through AppTest: every control moves the numbers it should, each
+lecture case shows its output size, a bad configuration is explained and raises nothing."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.arithmetic import conv_output_size, conv_param_count
+from dashboard.conv_views import LECTURE_CASES
+from dashboard.site import CONVOLUTION
+
+
+def page(**query: str) -> AppTest:
+    app = AppTest.from_file(str(CONVOLUTION.file), default_timeout=60)
+    for key, value in query.items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def test_defaults() -> None:
+    app = page()
+    assert metric(app, "Output shape") == "1×3×3"
+    assert metric(app, "Parameters") == "9"
+    assert metric(app, "FC weights, same sizes") == f"{25 * 9:,}"
+    assert metric(app, "MACs") == "81"
+    assert metric(app, "Receptive field") == "3×3"
+
+
+@pytest.mark.parametrize("index,name", list(enumerate(LECTURE_CASES)))
+def test_each_lecture_case_shows_its_output(index: int, name: str) -> None:
+    app = page()
+    app.button(key=f"case_{index}").click().run()
+    assert not app.exception
+    out = LECTURE_CASES[name]["out"]
+    assert metric(app, "Output shape") == f"1×{out}×{out}"
+    assert any(f"expected output {out}×{out} ✓" in s.value for s in app.success)
+
+
+@pytest.mark.parametrize(
+    "key,value,shape,params",
+    [
+        ("h", 7, "1×5×3", "9"),
+        ("w", 9, "1×3×7", "9"),
+        ("kh", 5, "1×1×3", "15"),
+        ("kw", 1, "1×3×5", "3"),
+        ("ph", 2, "1×7×3", "9"),
+        ("pw", 1, "1×3×5", "9"),
+        ("sh", 2, "1×2×3", "9"),
+        ("dw", 2, "1×3×1", "9"),
+        ("cin", 3, "1×3×3", "27"),
+        ("cout", 4, "4×3×3", "36"),
+    ],
+)
+def test_each_control_moves_the_numbers(key: str, value: int, shape: str, params: str) -> None:
+    app = page()
+    widget = app.slider(key=key) if key in ("kh", "kw") else app.number_input(key=key)
+    widget.set_value(value).run()
+    assert not app.exception
+    assert metric(app, "Output shape") == shape, key
+    assert metric(app, "Parameters") == params, key
+
+
+def test_bias_relu_flip_and_the_written_sum() -> None:
+    app = page()
+    app.toggle(key="bias").set_value(True).run()
+    assert metric(app, "Parameters") == str(conv_param_count(1, 1, (3, 3), bias=True))
+    app.toggle(key="relu").set_value(True).run()
+    app.toggle(key="flip").set_value(True).run()
+    assert not app.exception
+    code = app.code[0].value
+    assert "y[0,0] = " in code and "+ b (" in code and "ReLU: max(" in code
+    # The written-out sum ends in the value the output map shows (before ReLU: pre-activation).
+    assert code.splitlines()[-1].endswith("= 0") or code.splitlines()[-1].split("= ")[-1]
+
+
+def test_padding_presets() -> None:
+    app = page()
+    app.slider(key="kh").set_value(5).run()
+    app.slider(key="kw").set_value(5).run()
+    app.segmented_control(key="pad_preset").set_value("same").run()
+    assert metric(app, "Output shape") == "1×5×5"
+    app.segmented_control(key="pad_preset").set_value("full").run()
+    assert (
+        metric(app, "Output shape") == f"1×{conv_output_size(5, 5, 4)}×{conv_output_size(5, 5, 4)}"
+    )
+
+
+def test_pooling_and_1d() -> None:
+    app = page()
+    app.selectbox(key="op").set_value("max pooling").run()
+    assert metric(app, "Parameters") == "0"
+    # Choosing pooling sets the stride to the window, PyTorch's default: 5x5, 3x3 -> 1x1.
+    assert metric(app, "Output shape") == "1×1×1"
+    app.radio(key="mode").set_value("1D").run()
+    assert not app.exception
+    assert metric(app, "Output shape").startswith("1×")
+
+
+def test_impossible_settings_are_explained_never_raised() -> None:
+    app = page()
+    app.slider(key="kh").set_value(7).run()
+    assert not app.exception
+    assert "dilated kernel spans 7 cells but the padded input has 5" in app.error[0].value
+    assert "make the kernel or the dilation smaller" in app.error[0].value
+    app.number_input(key="ph").set_value(1).run()
+    assert not app.error
+    app.selectbox(key="op").set_value("average pooling").run()
+    app.number_input(key="pw").set_value(3).run()
+    assert not app.exception
+    assert "at most half" in app.error[0].value
+
+
+def test_named_kernel_needs_three_by_three() -> None:
+    app = page()
+    app.selectbox(key="kernel").set_value("Sobel x").run()
+    assert not app.error
+    app.slider(key="kw").set_value(5).run()
+    assert "set the kernel size to 3 × 3" in app.error[0].value
+
+
+def test_the_url_reproduces_a_configuration_and_bad_values_are_ignored() -> None:
+    app = page(h="7", w="7", kh="3", kw="3", dh="2", dw="2", op="convolution")
+    assert metric(app, "Output shape") == "1×3×3"
+    assert app.query_params["dh"] == ["2"] or app.query_params["dh"] == "2"
+    bad = page(h="500", op="teleport")
+    assert any("Ignored part of the link" in w.value for w in bad.warning)
+    assert metric(bad, "Output shape") == "1×3×3"
