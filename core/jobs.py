@@ -77,6 +77,8 @@ def process_alive(pid: int, run: Run) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except (FileNotFoundError, IndexError, UnicodeDecodeError):
         return sys.platform != "linux"  # elsewhere the kill(0) answer is all we have
+    if not cmdline.strip():
+        return True  # mid-exec (the job becoming the trainer) the command line reads empty
     return str(run.path.resolve()) in cmdline or run.id in cmdline
 
 
@@ -98,6 +100,11 @@ def job_state(run: Run) -> dict:
         return status
     info = job_info(run)
     if info is None or process_alive(int(info["pid"]), run):
+        return status
+    # The process is gone. It may have just written a final status as it ended: read again.
+    time.sleep(0.05)
+    status = run.read_status()
+    if status.get("state") in FINAL_STATES:
         return status
     tail = output_tail(run)
     crashed = {

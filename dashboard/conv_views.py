@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+from plotly.colors import get_colorscale
 
 from core.conv import Geometry
 
 MAX_FRAMES = 400
+# Figures here skip plotly.py's validation (for speed), which is also what turns a colour
+# scale's name into colours; plotly.js knows other names, so the scales are spelled out.
+BLUES = get_colorscale("Blues")
+ORANGES = get_colorscale("Oranges")
+RED_BLUE = get_colorscale("RdBu")
 
 # The eight cases of LESSON.md section 6 (Dumoulin and Visin): input, kernel, padding,
 # stride, dilation and the output the lecture shows.
@@ -79,22 +84,25 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
 
 
+def _cells_path(cells: list[tuple[int, int]]) -> str:
+    """One SVG path outlining many unit cells (row, col): one shape instead of one per cell."""
+    return " ".join(f"M{c - 0.5},{r - 0.5}H{c + 0.5}V{r + 0.5}H{c - 0.5}Z" for r, c in cells)
+
+
 def _window_shapes(geometry: Geometry, i: int, j: int, colour: str) -> list[dict]:
-    shapes = []
-    for _, _, r, s in geometry.taps(i, j):
-        shapes.append(
-            dict(
-                type="rect",
-                xref="x",
-                yref="y",
-                x0=s - 0.5,
-                x1=s + 0.5,
-                y0=r - 0.5,
-                y1=r + 0.5,
-                line=dict(color=colour, width=3),
-            )
+    if geometry.dilation == (1, 1):  # the taps fill the window: one rectangle
+        top, left = i * geometry.stride[0], j * geometry.stride[1]
+        taps = dict(
+            type="rect",
+            x0=left - 0.5,
+            x1=left + geometry.kernel[1] - 0.5,
+            y0=top - 0.5,
+            y1=top + geometry.kernel[0] - 0.5,
         )
-    shapes.append(
+    else:  # dilated: outline each tap, the gaps between them visible
+        taps = dict(type="path", path=_cells_path([(r, s) for *_, r, s in geometry.taps(i, j)]))
+    return [
+        dict(xref="x", yref="y", line=dict(color=colour, width=3), **taps),
         dict(
             type="rect",
             xref="x2",
@@ -104,16 +112,15 @@ def _window_shapes(geometry: Geometry, i: int, j: int, colour: str) -> list[dict
             y0=i - 0.5,
             y1=i + 0.5,
             line=dict(color=colour, width=3),
-        )
-    )
-    return shapes
+        ),
+    ]
 
 
 def _static_shapes(geometry: Geometry) -> list[dict]:
-    """Hatched padding border and the input rows/columns no window reaches."""
+    """The border of the real input inside the padding, and the input rows/columns that no
+    window reaches (shaded red)."""
     shapes = []
     (ph, pw), (h, w) = geometry.padding, geometry.in_size
-    hp, wp = geometry.padded_size
     if ph or pw:
         shapes.append(
             dict(
@@ -128,36 +135,46 @@ def _static_shapes(geometry: Geometry) -> list[dict]:
             )
         )
     rows, cols = geometry.unused()
-    for r in rows:
+    dropped = sorted(
+        {(ph + r, pw + c) for r in rows for c in range(w)}
+        | {(ph + r, pw + c) for c in cols for r in range(h)}
+    )
+    if dropped:
         shapes.append(
             dict(
-                type="rect",
+                type="path",
                 xref="x",
                 yref="y",
-                x0=pw - 0.5,
-                x1=pw + w - 0.5,
-                y0=ph + r - 0.5,
-                y1=ph + r + 0.5,
-                fillcolor="rgba(220,38,38,0.18)",
+                path=_cells_path(dropped),
+                fillcolor="rgba(220,38,38,0.22)",
                 line=dict(width=0),
             )
         )
-    for c in cols:
-        shapes.append(
-            dict(
-                type="rect",
-                xref="x",
-                yref="y",
-                x0=pw + c - 0.5,
-                x1=pw + c + 0.5,
-                y0=ph - 0.5,
-                y1=ph + h - 0.5,
-                fillcolor="rgba(220,38,38,0.18)",
-                line=dict(width=0),
-            )
-        )
-    del hp, wp
     return shapes
+
+
+class _FramesAsDicts(go.Figure):
+    """A figure whose animation frames stay plain dicts.
+
+    Plotly builds and validates an object for every frame, which took seconds for a few
+    hundred frames; the frames here are simple and known to be valid, so they are added
+    only when the figure is serialised (Streamlit calls `to_dict`).
+    """
+
+    def __init__(self, figure: dict, frames: list[dict], controls: dict) -> None:
+        super().__init__(figure, _validate=False)
+        self._raw_frames = frames
+        self._raw_controls = controls  # sliders and buttons: one slider step per frame
+
+    def to_dict(self) -> dict:
+        result = super().to_dict()
+        result["frames"] = self._raw_frames
+        result["layout"].update(self._raw_controls)
+        return result
+
+
+def _text(values: np.ndarray) -> list[list[str]]:
+    return [[_fmt(v) for v in row] for row in values]
 
 
 def sliding_window_figure(
@@ -173,63 +190,60 @@ def sliding_window_figure(
     window of the selected output cell outlined; Play animates the window over every cell."""
     hp, wp = padded.shape
     out_h, out_w = output.shape
-    is_pad = np.array([[geometry.is_padding(r, c) for c in range(wp)] for r in range(hp)])
-    finite = np.where(np.isfinite(padded), padded, np.nan)
-    shown = np.where(is_pad, np.nan, finite)
-    show_numbers = hp * wp <= 400
-    figure = make_subplots(
-        rows=1,
-        cols=2,
-        subplot_titles=(input_title, output_title),
-        column_widths=[wp / (wp + out_w), out_w / (wp + out_w)],
-        horizontal_spacing=0.06,
-    )
-    figure.add_heatmap(
-        z=np.where(is_pad, 0.0, np.nan),
-        colorscale=[[0, "#e2e8f0"], [1, "#e2e8f0"]],
-        showscale=False,
-        hoverinfo="skip",
-        row=1,
-        col=1,
-    )
-    figure.add_heatmap(
-        z=shown,
-        colorscale="Blues",
-        showscale=False,
-        text=[[_fmt(v) for v in row] for row in padded] if show_numbers else None,
-        texttemplate="%{text}" if show_numbers else None,
-        hovertemplate="padded row %{y}, col %{x}: %{z}<extra></extra>",
-        row=1,
-        col=1,
-    )
-    figure.add_heatmap(
-        z=output,
-        colorscale="Oranges",
-        showscale=False,
-        text=[[_fmt(v) for v in row] for row in output],
-        texttemplate="%{text}" if out_h * out_w <= 400 else None,
-        hovertemplate="output row %{y}, col %{x}: %{z:.4g}<extra></extra>",
-        row=1,
-        col=2,
-    )
-    # Clicking a heatmap selects nothing in Streamlit; clicking a marker does. One faint
-    # marker per output cell makes every cell clickable (this is trace 3).
+    rows, cols = np.mgrid[0:hp, 0:wp]
+    (ph, pw), (h, w) = geometry.padding, geometry.in_size
+    is_pad = (rows < ph) | (rows >= ph + h) | (cols < pw) | (cols >= pw + w)
+    shown = np.where(is_pad | ~np.isfinite(padded), np.nan, padded)
+    split = wp / (wp + out_w) * 0.94
     grid_i, grid_j = np.mgrid[0:out_h, 0:out_w]
-    figure.add_scatter(
-        x=grid_j.ravel(),
-        y=grid_i.ravel(),
-        mode="markers",
-        marker=dict(symbol="square", size=28, color="rgba(0,0,0,0.01)"),
-        hovertemplate="output row %{y}, col %{x}: click to select<extra></extra>",
-        showlegend=False,
-        row=1,
-        col=2,
-    )
+    data = [
+        dict(
+            type="heatmap",
+            z=np.where(is_pad, 0.0, np.nan),
+            xaxis="x",
+            yaxis="y",
+            colorscale=[[0, "#e2e8f0"], [1, "#e2e8f0"]],
+            showscale=False,
+            hoverinfo="skip",
+        ),
+        dict(
+            type="heatmap",
+            z=shown,
+            xaxis="x",
+            yaxis="y",
+            colorscale=BLUES,
+            showscale=False,
+            hovertemplate="padded row %{y}, col %{x}: %{z}<extra></extra>",
+            **(dict(text=_text(padded), texttemplate="%{text}") if hp * wp <= 400 else {}),
+        ),
+        dict(
+            type="heatmap",
+            z=output,
+            xaxis="x2",
+            yaxis="y2",
+            colorscale=ORANGES,
+            showscale=False,
+            hovertemplate="output row %{y}, col %{x}: %{z:.4g}<extra></extra>",
+            **(dict(text=_text(output), texttemplate="%{text}") if out_h * out_w <= 400 else {}),
+        ),
+        # Clicking a heatmap selects nothing in Streamlit; clicking a marker does. One faint
+        # marker per output cell makes every cell clickable (this is trace 3).
+        dict(
+            type="scatter",
+            x=grid_j.ravel(),
+            y=grid_i.ravel(),
+            xaxis="x2",
+            yaxis="y2",
+            mode="markers",
+            showlegend=False,
+            marker=dict(symbol="square", size=28, color="rgba(0,0,0,0.01)"),
+            hovertemplate="output row %{y}, col %{x}: click to select<extra></extra>",
+        ),
+    ]
     static = _static_shapes(geometry)
-    figure.update_layout(shapes=static + _window_shapes(geometry, *selected, "#dc2626"))
     cells = frame_cells(out_h, out_w)
-    figure.frames = [
-        go.Frame(
+    frames = [
+        dict(
             name=f"{i},{j}", layout=dict(shapes=static + _window_shapes(geometry, i, j, "#dc2626"))
         )
         for i, j in cells
@@ -249,7 +263,52 @@ def sliding_window_figure(
         )
         for i, j in cells
     ]
-    figure.update_layout(
+
+    def axis(domain: list[float], count: int, anchor: str, flip: bool, scale: str | None):
+        extra = dict(scaleanchor=scale, constrain="domain") if scale else dict(constrain="domain")
+        return dict(
+            domain=domain,
+            anchor=anchor,
+            showgrid=False,
+            zeroline=False,
+            range=[count - 0.5, -0.5] if flip else [-0.5, count - 0.5],
+            dtick=1 if count <= 20 else 5,
+            **extra,
+        )
+
+    layout = dict(
+        xaxis=axis([0, split], wp, "y", False, None),
+        yaxis=axis([0, 1], hp, "x", True, "x"),
+        xaxis2=axis([split + 0.06, 1], out_w, "y2", False, None),
+        yaxis2=axis([0, 1], out_h, "x2", True, "x2"),
+        annotations=[
+            dict(
+                text=input_title,
+                x=split / 2,
+                y=1.0,
+                xref="paper",
+                yref="paper",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=14),
+            ),
+            dict(
+                text=output_title,
+                x=(split + 1.06) / 2,
+                y=1.0,
+                xref="paper",
+                yref="paper",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=14),
+            ),
+        ],
+        shapes=static + _window_shapes(geometry, *selected, "#dc2626"),
+        height=max(320, min(720, 34 * max(hp, out_h) + 170)),
+        margin=dict(l=10, r=10, t=40, b=120),
+        plot_bgcolor="white",
+    )
+    controls = dict(
         updatemenus=[
             dict(
                 type="buttons",
@@ -292,67 +351,69 @@ def sliding_window_figure(
                 currentvalue=dict(prefix="output cell (row, col): ", xanchor="right"),
             )
         ],
-        height=max(320, min(720, 34 * max(hp, out_h) + 170)),
-        margin=dict(l=10, r=10, t=40, b=120),
-        plot_bgcolor="white",
     )
-    for col, (rows, cols) in ((1, (hp, wp)), (2, (out_h, out_w))):
-        figure.update_xaxes(
-            range=[-0.5, cols - 0.5],
-            showgrid=False,
-            zeroline=False,
-            dtick=1 if cols <= 20 else 5,
-            row=1,
-            col=col,
-            constrain="domain",
-        )
-        figure.update_yaxes(
-            range=[rows - 0.5, -0.5],
-            showgrid=False,
-            zeroline=False,
-            dtick=1 if rows <= 20 else 5,
-            row=1,
-            col=col,
-            scaleanchor="x" if col == 1 else "x2",
-            constrain="domain",
-        )
-    return figure
+    return _FramesAsDicts(dict(data=data, layout=layout), frames, controls)
 
 
 def kernel_stack_figure(weights: np.ndarray, title: str) -> go.Figure:
     """The kernels of one output channel, one small heatmap per input channel."""
     count = weights.shape[0]
-    figure = make_subplots(
-        rows=1, cols=count, subplot_titles=[f"input channel {c}" for c in range(count)]
-    )
     limit = float(np.abs(weights).max()) or 1.0
+    width = 1.0 / count
+    data, layout = (
+        [],
+        dict(
+            height=190,
+            plot_bgcolor="white",
+            margin=dict(l=0, r=0, t=55, b=0),
+            title=dict(text=title, font=dict(size=13), x=0, y=0.99),
+            annotations=[],
+        ),
+    )
     for c in range(count):
-        figure.add_heatmap(
-            z=weights[c],
-            zmin=-limit,
-            zmax=limit,
-            colorscale="RdBu",
-            showscale=False,
-            text=[[_fmt(v) for v in row] for row in weights[c]],
-            texttemplate="%{text}",
-            row=1,
-            col=c + 1,
-            hovertemplate="w[%{y}, %{x}] = %{z:.4g}<extra></extra>",
+        suffix = "" if c == 0 else str(c + 1)
+        data.append(
+            dict(
+                type="heatmap",
+                z=weights[c].tolist(),
+                zmin=-limit,
+                zmax=limit,
+                colorscale=RED_BLUE,
+                showscale=False,
+                text=_text(weights[c]),
+                texttemplate="%{text}",
+                xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}",
+                hovertemplate="w[%{y}, %{x}] = %{z:.4g}<extra></extra>",
+            )
         )
-        figure.update_yaxes(
-            autorange="reversed",
-            showticklabels=False,
+        domain = [c * width + 0.02, (c + 1) * width - 0.02]
+        layout[f"xaxis{suffix}"] = dict(
+            domain=domain,
+            anchor=f"y{suffix}",
             showgrid=False,
             zeroline=False,
-            row=1,
-            col=c + 1,
-            scaleanchor=f"x{c + 1 if c else ''}",
+            showticklabels=False,
+            constrain="domain",
         )
-        figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, row=1, col=c + 1)
-    figure.update_layout(
-        height=170,
-        plot_bgcolor="white",
-        margin=dict(l=0, r=0, t=30, b=0),
-        title=dict(text=title, font=dict(size=13), x=0, y=0.99),
-    )
-    return figure
+        layout[f"yaxis{suffix}"] = dict(
+            anchor=f"x{suffix}",
+            autorange="reversed",
+            showgrid=False,
+            zeroline=False,
+            showticklabels=False,
+            scaleanchor=f"x{suffix}",
+            constrain="domain",
+        )
+        layout["annotations"].append(
+            dict(
+                text=f"input channel {c}",
+                x=sum(domain) / 2,
+                y=1.0,
+                xref="paper",
+                yref="paper",
+                yanchor="bottom",
+                showarrow=False,
+            )
+        )
+    return go.Figure(dict(data=data, layout=layout), _validate=False)

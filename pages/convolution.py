@@ -440,7 +440,7 @@ with view:
             if mode_name == "max"
             else f"{name} = ({values.replace(', ', ' + ')}) / {len(terms)} = {value:.4g}"
         )
-        st.code(text, language=None)
+        st.code(text, language=None, wrap_lines=True)
     else:
         lines = []
         partials = result.partial[out_channel, :, sel_i, sel_j]
@@ -461,7 +461,7 @@ with view:
             lines[-1] = f"{name} = " + lines[-1]
         if state.relu:
             lines.append(f"ReLU: max({total:g}, 0) = {max(total, 0.0):g}")
-        st.code("\n".join(lines), language=None)
+        st.code("\n".join(lines), language=None, wrap_lines=True)
         if state.flip:
             st.caption("True convolution: the products use the flipped kernel, as shown below.")
         st.plotly_chart(

@@ -1,0 +1,59 @@
+"""The explorer's figures, inspected without a browser: frames, the selected window, presets."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+
+from core.conv import conv2d
+from dashboard.conv_views import (
+    MAX_FRAMES,
+    frame_cells,
+    kernel_preset,
+    kernel_stack_figure,
+    sliding_window_figure,
+)
+
+
+def test_one_frame_per_output_cell_and_the_selected_window() -> None:
+    result = conv2d(np.arange(25.0).reshape(1, 5, 5), np.ones((1, 1, 3, 3)), padding=1, stride=2)
+    figure = sliding_window_figure(result.padded[0], result.output[0], result.geometry, (1, 2))
+    spec = figure.to_dict()
+    assert [frame["name"] for frame in spec["frames"]] == [
+        f"{i},{j}" for i in range(3) for j in range(3)
+    ]
+    window = [s for s in spec["layout"]["shapes"] if s.get("line", {}).get("color") == "#dc2626"]
+    # Output (1, 2) with stride 2 reads padded rows 2-4, columns 4-6.
+    taps = window[0]
+    assert (taps["x0"], taps["x1"], taps["y0"], taps["y1"]) == (3.5, 6.5, 1.5, 4.5)
+    assert spec["layout"]["sliders"][0]["active"] == 5
+    z = spec["data"][2]["z"]  # plotly sends numpy arrays as base64 typed arrays
+    decoded = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(3, 3)
+    np.testing.assert_array_equal(decoded, result.output[0])
+
+
+def test_dilated_taps_are_drawn_one_by_one() -> None:
+    result = conv2d(np.ones((1, 7, 7)), np.ones((1, 1, 3, 3)), dilation=2)
+    spec = sliding_window_figure(
+        result.padded[0], result.output[0], result.geometry, (0, 0)
+    ).to_dict()
+    path = next(s for s in spec["layout"]["shapes"] if s["type"] == "path")["path"]
+    assert path.count("M") == 9  # nine taps, gaps between them
+
+
+def test_frames_are_capped() -> None:
+    cells = frame_cells(40, 40)
+    assert len(cells) == MAX_FRAMES and cells[0] == (0, 0)
+    assert len(frame_cells(3, 4)) == 12
+
+
+def test_kernel_presets() -> None:
+    rng = np.random.default_rng(0)
+    assert kernel_preset("Sobel x", 3, 3, rng).tolist() == [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
+    assert kernel_preset("identity", 1, 5, rng).tolist() == [[0, 0, 1, 0, 0]]
+    assert kernel_preset("box blur", 2, 2, rng).sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="3x3"):
+        kernel_preset("sharpen", 5, 5, rng)
+    assert len(kernel_stack_figure(np.ones((3, 2, 2)), "k").to_dict()["data"]) == 3
