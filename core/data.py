@@ -338,36 +338,57 @@ def split_indices(
     return order[validation_size:].sort().values, order[:validation_size].sort().values
 
 
+def _verified_raw_dir(data_dir: Path | str | None) -> Path:
+    bad = [check for check in verify(data_dir) if not check.ok]
+    if bad:
+        problems = "; ".join(f"{c.file.name}: {c.problem}" for c in bad)
+        raise MnistError(f"MNIST is not ready ({problems}). Run `python -m core.data fetch`.")
+    return raw_dir(data_dir)
+
+
+def _read_images(path: Path) -> torch.Tensor:
+    """[N, 1, 28, 28] float32 in [0, 1], read by torchvision's IDX reader."""
+    from torchvision.datasets.mnist import read_image_file
+
+    return read_image_file(str(path)).unsqueeze(1).float().div_(255.0)
+
+
+def _read_labels(path: Path) -> torch.Tensor:
+    from torchvision.datasets.mnist import read_label_file
+
+    return read_label_file(str(path)).long()
+
+
+def load_test_set(data_dir: Path | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Only the verified 10,000 test images and labels (no training set read)."""
+    return _read_test(_verified_raw_dir(data_dir))
+
+
+def _read_test(directory: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    return (
+        _read_images(directory / "t10k-images-idx3-ubyte"),
+        _read_labels(directory / "t10k-labels-idx1-ubyte"),
+    )
+
+
 def load_mnist(
     data_dir: Path | str | None = None,
     validation_size: int = VALIDATION_SIZE,
     seed: int = SPLIT_SEED,
 ) -> MnistSplits:
     """Verified MNIST: train (58,976), validation (1,024, from the training set), test (10,000)."""
-    from torchvision.datasets.mnist import read_image_file, read_label_file
-
-    checks = verify(data_dir)
-    bad = [check for check in checks if not check.ok]
-    if bad:
-        problems = "; ".join(f"{c.file.name}: {c.problem}" for c in bad)
-        raise MnistError(f"MNIST is not ready ({problems}). Run `python -m core.data fetch`.")
-    directory = raw_dir(data_dir)
-
-    def images(name: str) -> torch.Tensor:
-        return read_image_file(str(directory / name)).unsqueeze(1).float().div_(255.0)
-
-    def labels(name: str) -> torch.Tensor:
-        return read_label_file(str(directory / name)).long()
-
-    train_x, train_y = images("train-images-idx3-ubyte"), labels("train-labels-idx1-ubyte")
+    directory = _verified_raw_dir(data_dir)
+    train_x = _read_images(directory / "train-images-idx3-ubyte")
+    train_y = _read_labels(directory / "train-labels-idx1-ubyte")
     train_idx, val_idx = split_indices(len(train_y), validation_size, seed)
+    test_x, test_y = _read_test(directory)
     return MnistSplits(
         train_images=train_x[train_idx],
         train_labels=train_y[train_idx],
         val_images=train_x[val_idx],
         val_labels=train_y[val_idx],
-        test_images=images("t10k-images-idx3-ubyte"),
-        test_labels=labels("t10k-labels-idx1-ubyte"),
+        test_images=test_x,
+        test_labels=test_y,
         val_indices=val_idx,
     )
 

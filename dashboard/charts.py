@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
 BLUE = "#2563eb"
@@ -207,4 +208,139 @@ def training_curves_figure(
         legend=dict(orientation="h", y=-0.2),
         uirevision="training-curves",
     )
+    return figure
+
+
+CONFUSION_CLICK_TRACE = 2  # the trace whose points a click on the confusion matrix selects
+
+
+def confusion_matrix_figure(
+    confusion: np.ndarray, selected: tuple[int, int] | None = None
+) -> go.Figure:
+    """Counts of (true, predicted) pairs, written in the cells; the diagonal (correct) green,
+    the errors red on a log scale so that a handful shows next to thousands. One faint marker
+    per cell (trace CONFUSION_CLICK_TRACE) makes every cell clickable in Streamlit."""
+    digits = list(range(confusion.shape[0]))
+    diagonal = np.eye(len(digits), dtype=bool)
+    errors = np.where(diagonal, np.nan, np.log10(confusion + 1.0))
+    highest = float(np.nanmax(errors)) if np.isfinite(errors).any() else 1.0
+    grid_true, grid_pred = np.meshgrid(digits, digits, indexing="ij")
+    figure = go.Figure()
+    figure.add_heatmap(
+        z=np.where(diagonal, 1.0, np.nan),
+        x=digits,
+        y=digits,
+        colorscale=[[0, "#bbf7d0"], [1, "#bbf7d0"]],
+        showscale=False,
+        hoverinfo="skip",
+    )
+    figure.add_heatmap(
+        z=errors,
+        x=digits,
+        y=digits,
+        colorscale="Reds",
+        zmin=0,
+        zmax=max(highest, 0.5),
+        showscale=False,
+        hoverinfo="skip",
+    )
+    figure.add_scatter(
+        x=grid_pred.ravel(),
+        y=grid_true.ravel(),
+        mode="markers+text",
+        text=[str(count) for count in confusion.ravel()],
+        textfont=dict(size=12),
+        marker=dict(symbol="square", size=36, color="rgba(0,0,0,0.01)"),
+        customdata=confusion.ravel(),
+        showlegend=False,
+        hovertemplate="true %{y}, predicted %{x}: %{customdata} images<br>"
+        "click to show them<extra></extra>",
+    )
+    if selected is not None:
+        true, predicted = selected
+        figure.add_shape(
+            type="rect",
+            x0=predicted - 0.5,
+            x1=predicted + 0.5,
+            y0=true - 0.5,
+            y1=true + 0.5,
+            line=dict(color=BLUE, width=3),
+        )
+    figure.update_xaxes(
+        title_text="predicted digit",
+        dtick=1,
+        side="top",
+        showgrid=False,
+        zeroline=False,
+        range=[-0.5, len(digits) - 0.5],
+        constrain="domain",
+    )
+    figure.update_yaxes(
+        title_text="true digit",
+        dtick=1,
+        range=[len(digits) - 0.5, -0.5],
+        constrain="domain",
+        showgrid=False,
+        zeroline=False,
+        scaleanchor="x",
+    )
+    figure.update_layout(height=480, margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white")
+    return figure
+
+
+def per_class_error_figure(errors: np.ndarray) -> go.Figure:
+    figure = go.Figure(
+        go.Bar(
+            x=list(range(len(errors))),
+            y=errors,
+            marker_color=ORANGE,
+            text=[f"{e:.1%}" for e in errors],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="digit %{x}: %{y:.2%} of its test images misclassified<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=260,
+        margin=dict(l=10, r=10, t=30, b=10),
+        plot_bgcolor="white",
+        title=dict(text="Error rate per true digit", font=dict(size=14)),
+    )
+    figure.update_xaxes(dtick=1, title_text="true digit")
+    figure.update_yaxes(tickformat=".1%", gridcolor="#e2e8f0", rangemode="tozero")
+    return figure
+
+
+def probability_bars_figure(probabilities: np.ndarray, true: int | None = None) -> go.Figure:
+    """The model's probability for each digit; the prediction in blue, the truth outlined."""
+    predicted = int(np.argmax(probabilities))
+    colours = [BLUE if d == predicted else "#cbd5e1" for d in range(len(probabilities))]
+    figure = go.Figure(
+        go.Bar(
+            x=list(range(len(probabilities))),
+            y=probabilities,
+            marker_color=colours,
+            marker_line=dict(
+                color=[
+                    "#16a34a" if d == true else "rgba(0,0,0,0)" for d in range(len(probabilities))
+                ],
+                width=3,
+            ),
+            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="digit %{x}: %{y:.3%}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        height=240,
+        margin=dict(l=10, r=10, t=30, b=10),
+        plot_bgcolor="white",
+        title=dict(
+            text="Probabilities" + (" (green outline: the true digit)" if true is not None else ""),
+            font=dict(size=14),
+        ),
+    )
+    figure.update_xaxes(dtick=1)
+    figure.update_yaxes(range=[0, 1.1], tickformat=".0%", gridcolor="#e2e8f0")
     return figure

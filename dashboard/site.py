@@ -51,6 +51,15 @@ TRAINING = PageInfo(
     url_path="training",
 )
 
-# In navigation order. Later pages (LeNet-5, errors, inside the network) are added here
-# as they land.
-PAGES: tuple[PageInfo, ...] = (WELCOME, CONVOLUTION, TRAINING)
+ERRORS = PageInfo(
+    path="pages/errors.py",
+    title="Errors",
+    icon=":material/error:",
+    summary="A trained run's test risk, a clickable confusion matrix, and a gallery of the test"
+    " digits it gets wrong.",
+    url_path="errors",
+)
+
+# In navigation order. Later pages (LeNet-5 layer by layer, inside the network) are added
+# here as they land.
+PAGES: tuple[PageInfo, ...] = (WELCOME, CONVOLUTION, TRAINING, ERRORS)

@@ -32,6 +32,8 @@ def test_kernel_slider_click_and_views(app_url: str, page: Page) -> None:
     ).to_have_text("1×3×1")
 
     # A click on output cell (row 2, col 0) selects it and writes its sum out.
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)  # let plotly settle after the scroll
     position = page.evaluate("""() => {
       const gd = document.querySelector('.js-plotly-plot');
       const xa = gd._fullLayout.xaxis2, ya = gd._fullLayout.yaxis2;

@@ -18,6 +18,7 @@ CURVE_POINTS = """() => {
 
 
 def test_start_watch_stop_reload(app_url: str, page: Page, e2e_runs_root: Path) -> None:
+    before = {run.id for run in list_runs(e2e_runs_root)}
     page.goto(f"{app_url}/training")
     wait_for_app_run(page)
     expect(page.get_by_text("Idle: nothing is running")).to_be_visible()
@@ -26,7 +27,8 @@ def test_start_watch_stop_reload(app_url: str, page: Page, e2e_runs_root: Path) 
     page.get_by_test_id("stNumberInput").filter(has_text="Epochs").locator("input").fill("3")
     page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_text("Live: refreshing every 1 s")).to_be_visible(timeout=30_000)
-    assert len(list_runs(e2e_runs_root)) == 1
+    new_runs = [run for run in list_runs(e2e_runs_root) if run.id not in before]
+    assert len(new_runs) == 1
 
     # The curve must update by itself at least twice.
     counts = [page.evaluate(CURVE_POINTS)]
@@ -44,7 +46,7 @@ def test_start_watch_stop_reload(app_url: str, page: Page, e2e_runs_root: Path) 
 
     page.reload()
     wait_for_app_run(page)
-    (run,) = list_runs(e2e_runs_root)
+    (run,) = [run for run in list_runs(e2e_runs_root) if run.id not in before]
     expect(page.get_by_text(run.id).first).to_be_visible()
     expect(page.get_by_text("stopped after")).to_be_visible()
     page.wait_for_function(f"() => ({CURVE_POINTS})() >= {points_when_stopped}")

@@ -1,0 +1,238 @@
+"""Errors: the test risk of a trained run, a clickable confusion matrix, the misclassified digits.
+
+The evaluation of a run's best model is computed once (core/evaluate.py) and kept in its run
+folder, so opening this page again is instant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core.evaluate import Evaluation, evaluate_run, misclassified
+from core.runs import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
+from core.train import LECTURE_TEST_RISK
+from dashboard.charts import (
+    CONFUSION_CLICK_TRACE,
+    confusion_matrix_figure,
+    per_class_error_figure,
+    probability_bars_figure,
+)
+from dashboard.site import TRAINING
+from dashboard.widgets import mnist_test_digits
+
+PAPER_TEST_RISK = 0.0095  # LeCun et al. 1998, LeNet-5 without distortions
+PER_PAGE = 48
+COLUMNS = 8
+ALL = "all"
+
+state = st.session_state
+st.title("What the network gets wrong")
+st.markdown(
+    "The test risk is the share of the 10,000 test digits the trained network misclassifies:"
+    " $\\hat{R} = \\frac{1}{n}\\sum_i \\mathbf{1}\\{h(x_i) \\neq y_i\\}$. Below, every one of"
+    " those mistakes: where they fall in the confusion matrix, and what the digits look like."
+)
+
+runs_root = default_runs_dir()
+finished = [
+    run
+    for run in list_runs(runs_root)
+    if run.read_status().get("state") == "completed" and run.has_checkpoint("best")
+]
+if not finished:
+    st.info(
+        "No finished training run yet. Train one first (a quick demo takes under a minute);"
+        " its mistakes will appear here."
+    )
+    st.markdown(f"[Go to the training page](/{TRAINING.url_path})")
+    st.stop()
+
+ids = [run.id for run in finished]
+wanted = st.query_params.get("run")
+if wanted is not None and (not RUN_ID_PATTERN.match(wanted) or wanted not in ids):
+    st.warning(f"Ignored the link's run {wanted[:40]!r}: no finished run has that name.")
+    wanted = None
+if "errors_run" not in state or state.errors_run not in ids:
+    state.errors_run = wanted or ids[0]  # the most recent completed run by default
+run_id = st.selectbox(
+    "Run",
+    ids,
+    key="errors_run",
+    help="Finished runs, newest first; the weights of each run's best epoch.",
+)
+st.query_params["run"] = run_id
+
+
+@st.cache_resource(
+    show_spinner="Evaluating the best model on the 10,000 test images ...", max_entries=8
+)
+def evaluation_of(run_id: str, best_mtime: float) -> Evaluation:
+    return evaluate_run(Run(runs_root / run_id))
+
+
+run = Run(runs_root / run_id)
+try:
+    evaluation = evaluation_of(run_id, run.checkpoint_path("best").stat().st_mtime)
+except (OSError, ValueError, RuntimeError) as error:
+    st.error(f"Could not evaluate run {run_id}: {error}")
+    st.stop()
+
+# ------------------------------------------------------------------ headline
+risk = evaluation.test_risk
+m1, m2, m3, m4 = st.columns(4)
+m1.metric(
+    "Test risk",
+    f"{risk:.4f}",
+    delta=f"{risk - LECTURE_TEST_RISK:+.4f} vs lecture",
+    delta_color="inverse",
+)
+m2.metric("Accuracy", f"{1 - risk:.2%}")
+m3.metric("Misclassified", f"{evaluation.errors:,}", help=f"of {len(evaluation.labels):,}")
+m4.metric(
+    "Lecture / paper",
+    f"{LECTURE_TEST_RISK:.2%} / {PAPER_TEST_RISK:.2%}",
+    help="Test error of the lecture's LeNet-5 (0.0091) and of LeNet-5 in LeCun et al. 1998"
+    " without distortions (0.95%)",
+)
+
+# ------------------------------------------------------------------ filters (state first)
+for key in ("true_filter", "pred_filter"):
+    if key not in state:
+        raw = st.query_params.get("true" if key == "true_filter" else "pred")
+        state[key] = raw if raw in [str(d) for d in range(10)] else ALL
+
+
+def clear_filter() -> None:
+    state.true_filter = state.pred_filter = ALL
+    state.gallery_page = 1
+
+
+clicked = [
+    (int(p["y"]), int(p["x"]))
+    for p in (state.get("confusion") or {}).get("selection", {}).get("points", [])
+    if p.get("curve_number") == CONFUSION_CLICK_TRACE
+]
+if clicked and clicked != state.get("last_confusion_click"):
+    state.true_filter, state.pred_filter = str(clicked[0][0]), str(clicked[0][1])
+    state.gallery_page = 1
+state.last_confusion_click = clicked
+
+left, right = st.columns([1, 1], gap="large")
+with left:
+    st.subheader("Confusion matrix")
+    st.caption(
+        "Rows: the true digit; columns: the network's answer. Click a cell to see those digits."
+    )
+    selected = None
+    if state.true_filter != ALL and state.pred_filter != ALL:
+        selected = (int(state.true_filter), int(state.pred_filter))
+    st.plotly_chart(
+        confusion_matrix_figure(evaluation.confusion, selected),
+        key="confusion",
+        on_select="rerun",
+        selection_mode="points",
+        config={"displayModeBar": False},
+    )
+with right:
+    st.plotly_chart(
+        per_class_error_figure(evaluation.per_class_error),
+        key="per_class",
+        config={"displayModeBar": False},
+    )
+    table = misclassified(evaluation)
+    st.download_button(
+        "Download the misclassified list (CSV)",
+        table.to_csv(index=False).encode(),
+        file_name=f"misclassified-{run_id}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+    worst = np.unravel_index(
+        np.argmax(np.where(np.eye(10, dtype=bool), -1, evaluation.confusion)), (10, 10)
+    )
+    st.markdown(
+        f"The most frequent confusion: a true **{worst[0]}** read as **{worst[1]}**"
+        f" ({evaluation.confusion[worst]} times)."
+    )
+
+# ------------------------------------------------------------------ gallery
+st.subheader("Misclassified test digits")
+choices = [ALL] + [str(d) for d in range(10)]
+f1, f2, f3, f4 = st.columns([1, 1, 1.4, 1])
+f1.selectbox(
+    "True digit", choices, key="true_filter", on_change=lambda: state.update(gallery_page=1)
+)
+f2.selectbox(
+    "Predicted digit", choices, key="pred_filter", on_change=lambda: state.update(gallery_page=1)
+)
+order = f3.radio(
+    "Order", ["most confident first", "least confident first"], horizontal=True, key="order"
+)
+f4.button(
+    "Clear filter",
+    on_click=clear_filter,
+    icon=":material/filter_alt_off:",
+    disabled=state.true_filter == ALL and state.pred_filter == ALL,
+)
+st.query_params.update(true=state.true_filter, pred=state.pred_filter)
+
+true_digit = None if state.true_filter == ALL else int(state.true_filter)
+pred_digit = None if state.pred_filter == ALL else int(state.pred_filter)
+shown = misclassified(evaluation, true_digit, pred_digit, order == "most confident first")
+pages = max(1, -(-len(shown) // PER_PAGE))
+if state.get("gallery_page", 1) > pages:
+    state.gallery_page = 1
+page_number = st.number_input(f"Page (of {pages})", 1, pages, key="gallery_page")
+start = (page_number - 1) * PER_PAGE
+window = shown.iloc[start : start + PER_PAGE]
+what = (
+    "all digits"
+    if true_digit is None and pred_digit is None
+    else f"true {state.true_filter if true_digit is not None else 'any'},"
+    f" predicted {state.pred_filter if pred_digit is not None else 'any'}"
+)
+st.caption(
+    f"{len(shown):,} misclassified ({what}); showing {start + 1 if len(shown) else 0}"
+    f"-{start + len(window)}."
+)
+
+digits = mnist_test_digits()
+if digits is None:
+    st.error("MNIST is not ready: run `python -m core.data fetch`.")
+    st.stop()
+images, _ = digits
+if window.empty:
+    st.info("No misclassified digits match this filter.")
+for row_start in range(0, len(window), COLUMNS):
+    columns = st.columns(COLUMNS)
+    for column, (_, item) in zip(
+        columns, window.iloc[row_start : row_start + COLUMNS].iterrows(), strict=False
+    ):
+        index = int(item["index"])
+        column.image(255 - images[index], width=84, clamp=True)
+        column.caption(
+            f"#{index}: {int(item['true'])} → **{int(item['predicted'])}**"
+            f" ({item['confidence']:.0%})"
+        )
+        if column.button("Inspect", key=f"inspect_{index}", icon=":material/zoom_in:"):
+            state.inspect = index
+
+# ------------------------------------------------------------------ one digit, large
+inspected = state.get("inspect")
+if inspected is not None and 0 <= inspected < len(evaluation.labels):
+    st.divider()
+    st.subheader(f"Test digit #{inspected}")
+    a, b = st.columns([1, 3])
+    a.image(np.kron(255 - images[inspected], np.ones((8, 8), dtype=np.uint8)), width=224)
+    true_label = int(evaluation.labels[inspected])
+    predicted_label = int(evaluation.predictions[inspected])
+    a.markdown(
+        f"True **{true_label}**, predicted **{predicted_label}**"
+        f" ({evaluation.confidence[inspected]:.1%})"
+    )
+    b.plotly_chart(
+        probability_bars_figure(evaluation.probabilities[inspected], true_label),
+        key="probabilities",
+        config={"displayModeBar": False},
+    )
