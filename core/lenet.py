@@ -8,8 +8,10 @@ Softmax is folded into the cross-entropy loss. 61,706 parameters, 416,520 MACs p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,8 +25,6 @@ from core.arithmetic import (
     pool_output_size,
     receptive_field,
 )
-
-INPUT_PADDING = 2  # 28x28 MNIST -> the 32x32 input of the original LeNet-5
 
 
 class FullyConnectedConv2d(nn.Conv2d):
@@ -45,20 +45,44 @@ class FullyConnectedConv2d(nn.Conv2d):
         return out[:, :, None, None]
 
 
+@dataclass(frozen=True)
+class LeNetArchitecture:
+    """The knobs of the architecture page; the defaults are the lecture's LeNet-5."""
+
+    c1_kernel: int = 5
+    c1_channels: int = 6
+    c1_padding: int = 0
+    c3_kernel: int = 5
+    c3_channels: int = 16
+    c3_padding: int = 0
+    pool: int = 2  # S2 and S4: window = stride
+    input_size: int = 32  # MNIST's 28x28 padded by 2
+
+
+LECTURE_ARCHITECTURE = LeNetArchitecture()
+
+
 class LeNet5(nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, architecture: LeNetArchitecture = LECTURE_ARCHITECTURE) -> None:
         super().__init__()
-        self.C1 = nn.Conv2d(1, 6, kernel_size=5)
-        self.S2 = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.C3 = nn.Conv2d(6, 16, kernel_size=5)
-        self.S4 = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.C5 = FullyConnectedConv2d(16, 120, kernel_size=5)  # in effect fully connected
-        self.F6 = nn.Linear(120, 84)
+        a = architecture
+        table = lenet_layer_table(a)  # raises ValueError for an impossible architecture
+        s4_channels = table[3].output_shape[0]
+        self.input_padding = (a.input_size - 28) // 2
+        self.C1 = nn.Conv2d(1, a.c1_channels, kernel_size=a.c1_kernel, padding=a.c1_padding)
+        self.S2 = nn.MaxPool2d(kernel_size=a.pool, stride=a.pool)
+        self.C3 = nn.Conv2d(
+            a.c1_channels, a.c3_channels, kernel_size=a.c3_kernel, padding=a.c3_padding
+        )
+        self.S4 = nn.MaxPool2d(kernel_size=a.pool, stride=a.pool)
+        self.C5 = FullyConnectedConv2d(s4_channels, 120, kernel_size=5)  # fully connected
+        c5_size = table[4].output_shape[1]  # 1 for the lecture's sizes
+        self.F6 = nn.Linear(120 * c5_size * c5_size, 84)
         self.out = nn.Linear(84, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits [N, 10] for MNIST images [N, 1, 28, 28] (padded here to 32x32)."""
-        x = F.pad(x, (INPUT_PADDING,) * 4)
+        x = F.pad(x, (self.input_padding,) * 4)
         x = self.S2(F.relu(self.C1(x)))
         x = self.S4(F.relu(self.C3(x)))
         x = F.relu(self.C5(x)).flatten(1)
@@ -76,20 +100,29 @@ class LayerRow:
     receptive_field: int  # input pixels (of the 32x32 input) seen along one axis
 
 
-def lenet_layer_table(input_size: int = 32) -> list[LayerRow]:
-    """The layer table of LESSON.md section 7, every number computed by core.arithmetic."""
+def lenet_layer_table(architecture: LeNetArchitecture = LECTURE_ARCHITECTURE) -> list[LayerRow]:
+    """The layer table of LESSON.md section 7, every number computed by core.arithmetic.
+
+    For an impossible architecture, ValueError names the layer: "C5: dilated kernel spans ...".
+    """
+    a = architecture
     rows: list[LayerRow] = []
-    size, channels = input_size, 1
+    size, channels = a.input_size, 1
     geometry: list[tuple[int, int, int]] = []  # (kernel, stride, dilation) so far
 
-    def conv(name: str, out_channels: int, kernel: int = 5) -> None:
+    def conv(name: str, out_channels: int, kernel: int = 5, padding: int = 0) -> None:
         nonlocal size, channels
-        size = conv_output_size(size, kernel)
+        try:
+            size = conv_output_size(size, kernel, padding)
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
         geometry.append((kernel, 1, 1))
         rows.append(
             LayerRow(
                 name,
-                f"conv {kernel}x{kernel}, {out_channels} channels, + ReLU",
+                f"conv {kernel}x{kernel}"
+                + (f", padding {padding}" if padding else "")
+                + f", {out_channels} channels, + ReLU",
                 (out_channels, size, size),
                 conv_param_count(channels, out_channels, (kernel, kernel)),
                 conv_macs(channels, out_channels, (kernel, kernel), (size, size)),
@@ -100,7 +133,10 @@ def lenet_layer_table(input_size: int = 32) -> list[LayerRow]:
 
     def pool(name: str, kernel: int = 2) -> None:
         nonlocal size
-        size = pool_output_size(size, kernel)
+        try:
+            size = pool_output_size(size, kernel)
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
         geometry.append((kernel, kernel, 1))
         rows.append(
             LayerRow(
@@ -125,14 +161,48 @@ def lenet_layer_table(input_size: int = 32) -> list[LayerRow]:
             )
         )
 
-    conv("C1", 6)
-    pool("S2")
-    conv("C3", 16)
-    pool("S4")
+    conv("C1", a.c1_channels, a.c1_kernel, a.c1_padding)
+    pool("S2", a.pool)
+    conv("C3", a.c3_channels, a.c3_kernel, a.c3_padding)
+    pool("S4", a.pool)
     conv("C5", 120)
-    fc("F6", 120, 84, relu=True)
+    fc("F6", 120 * size * size, 84, relu=True)
     fc("out", 84, 10, relu=False)
     return rows
+
+
+def fully_connected_equivalent(table: list[LayerRow]) -> list[int]:
+    """Parameters of each layer if it were fully connected with the same input and output
+    sizes (pooling stays parameter-free)."""
+    counts, features = [], 28 * 28
+    for row in table:
+        out_features = math.prod(row.output_shape)
+        counts.append(0 if row.parameters == 0 else fc_param_count(features, out_features))
+        features = out_features
+    return counts
+
+
+FEATURE_LAYERS = ("C1", "S2", "C3", "S4")
+
+
+@torch.inference_mode()
+def feature_maps(model: LeNet5, image: torch.Tensor) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Activations after C1 (with its ReLU), S2, C3 (with ReLU) and S4 for one image
+    [1, 28, 28], and the probabilities of the ten digits."""
+    model.eval()
+    x = F.pad(image[None].float(), (model.input_padding,) * 4)
+    maps = {}
+    x = F.relu(model.C1(x))
+    maps["C1"] = x[0].numpy()
+    x = model.S2(x)
+    maps["S2"] = x[0].numpy()
+    x = F.relu(model.C3(x))
+    maps["C3"] = x[0].numpy()
+    x = model.S4(x)
+    maps["S4"] = x[0].numpy()
+    x = F.relu(model.C5(x)).flatten(1)
+    logits = model.out(F.relu(model.F6(x)))
+    return maps, logits.softmax(dim=1)[0].numpy()
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -344,3 +344,96 @@ def probability_bars_figure(probabilities: np.ndarray, true: int | None = None) 
     figure.update_xaxes(dtick=1)
     figure.update_yaxes(range=[0, 1.1], tickformat=".0%", gridcolor="#e2e8f0")
     return figure
+
+
+def mosaic(maps: np.ndarray, columns: int, normalize: bool = False) -> np.ndarray:
+    """Tile [N, H, W] maps into one [rows*(H+1)-1, columns*(W+1)-1] array, NaN between tiles.
+
+    One heatmap trace for a whole layer draws far faster than one subplot per map. With
+    `normalize`, every map is scaled to [0, 1] by its own range (a colour scale per map)."""
+    count, height, width = maps.shape
+    rows = -(-count // columns)
+    tiles = np.full((rows * (height + 1) - 1, columns * (width + 1) - 1), np.nan)
+    for index in range(count):
+        tile = maps[index].astype(float)
+        if normalize:
+            low, high = float(tile.min()), float(tile.max())
+            tile = (tile - low) / (high - low) if high > low else np.zeros_like(tile)
+        r, c = divmod(index, columns)
+        tiles[
+            r * (height + 1) : r * (height + 1) + height, c * (width + 1) : c * (width + 1) + width
+        ] = tile
+    return tiles
+
+
+def mosaic_figure(
+    tiles: np.ndarray,
+    title: str,
+    zmin: float | None = None,
+    zmax: float | None = None,
+    colorscale: str | list = "Viridis",
+    height: int = 260,
+    hover: np.ndarray | None = None,
+) -> go.Figure:
+    """A tiled mosaic (see `mosaic`) as one heatmap; `hover` holds the raw values if the
+    colours were normalised."""
+    figure = go.Figure(
+        go.Heatmap(
+            z=tiles,
+            zmin=zmin,
+            zmax=zmax,
+            colorscale=colorscale,
+            showscale=zmin is not None,
+            customdata=hover if hover is not None else tiles,
+            hovertemplate="%{customdata:.3f}<extra></extra>",
+            hoverongaps=False,
+        )
+    )
+    figure.update_xaxes(visible=False, constrain="domain")
+    figure.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    figure.update_layout(
+        height=height,
+        margin=dict(l=0, r=0, t=30, b=0),
+        plot_bgcolor="white",
+        title=dict(text=title, font=dict(size=14), x=0),
+    )
+    return figure
+
+
+def architecture_figure(rows: list) -> go.Figure:
+    """LeNet-5 as a row of blocks: height follows the spatial size, labels give the shapes."""
+    figure = go.Figure()
+    x = 0.0
+    biggest = max(row.output_shape[1] if len(row.output_shape) == 3 else 1 for row in rows)
+    for row in [None, *rows]:
+        if row is None:
+            name, shape, size, colour = "input", (1, 32, 32), 32, GREY
+        else:
+            name, shape = row.name, row.output_shape
+            size = shape[1] if len(shape) == 3 else 1
+            colour = BLUE if name.startswith("C") else ORANGE if name.startswith("S") else GREY
+        height = 0.15 + 0.85 * (size / max(biggest, 32)) if len(shape) == 3 else 0.6
+        width = 0.55
+        figure.add_shape(
+            type="rect",
+            x0=x,
+            x1=x + width,
+            y0=-height / 2,
+            y1=height / 2,
+            fillcolor=colour,
+            opacity=0.75,
+            line=dict(color="white"),
+        )
+        label = "×".join(str(v) for v in shape) if len(shape) == 3 else f"{shape[0]}"
+        figure.add_annotation(
+            x=x + width / 2,
+            y=-0.62,
+            text=f"<b>{name}</b><br>{label}",
+            showarrow=False,
+            font=dict(size=11),
+        )
+        x += width + 0.35
+    figure.update_xaxes(visible=False, range=[-0.2, x])
+    figure.update_yaxes(visible=False, range=[-0.85, 0.6])
+    figure.update_layout(height=190, margin=dict(l=0, r=0, t=0, b=0), plot_bgcolor="white")
+    return figure

@@ -60,6 +60,23 @@ ERRORS = PageInfo(
     url_path="errors",
 )
 
-# In navigation order. Later pages (LeNet-5 layer by layer, inside the network) are added
-# here as they land.
-PAGES: tuple[PageInfo, ...] = (WELCOME, CONVOLUTION, TRAINING, ERRORS)
+ARCHITECTURE = PageInfo(
+    path="pages/architecture.py",
+    title="LeNet-5",
+    icon=":material/account_tree:",
+    summary="LeNet-5 layer by layer: shapes, parameters, MACs, receptive fields; change C1, C3"
+    " and the pooling and watch them follow.",
+    url_path="lenet",
+)
+
+INSIDE = PageInfo(
+    path="pages/inside.py",
+    title="Inside the network",
+    icon=":material/visibility:",
+    summary="A trained LeNet-5's kernels and feature maps for a test digit, one you draw, or"
+    " one you upload.",
+    url_path="inside",
+)
+
+# In navigation order; a page is added here when it works.
+PAGES: tuple[PageInfo, ...] = (WELCOME, CONVOLUTION, ARCHITECTURE, TRAINING, ERRORS, INSIDE)

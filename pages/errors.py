@@ -18,7 +18,7 @@ from dashboard.charts import (
     per_class_error_figure,
     probability_bars_figure,
 )
-from dashboard.site import TRAINING
+from dashboard.site import INSIDE, TRAINING
 from dashboard.widgets import mnist_test_digits
 
 PAPER_TEST_RISK = 0.0095  # LeCun et al. 1998, LeNet-5 without distortions
@@ -231,6 +231,7 @@ if inspected is not None and 0 <= inspected < len(evaluation.labels):
         f"True **{true_label}**, predicted **{predicted_label}**"
         f" ({evaluation.confidence[inspected]:.1%})"
     )
+    a.markdown(f"[Open it inside the network](/{INSIDE.url_path}?run={run_id}&index={inspected})")
     b.plotly_chart(
         probability_bars_figure(evaluation.probabilities[inspected], true_label),
         key="probabilities",

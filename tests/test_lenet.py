@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
-from core.lenet import FullyConnectedConv2d, LeNet5, lenet_layer_table, parameter_count
+from core.lenet import (
+    FullyConnectedConv2d,
+    LeNet5,
+    LeNetArchitecture,
+    feature_maps,
+    lenet_layer_table,
+    parameter_count,
+)
 
 LAYERS = ["C1", "S2", "C3", "S4", "C5", "F6", "out"]
 
@@ -86,3 +95,42 @@ def test_gradients_equal_the_plain_conv_model() -> None:
     F.cross_entropy(plain(x), y).backward()
     for (name, p_fast), p_plain in zip(fast.named_parameters(), plain.parameters(), strict=True):
         assert torch.allclose(p_fast.grad, p_plain.grad, atol=1e-6), name
+
+
+def test_feature_maps_equal_forward_hooks() -> None:
+    torch.manual_seed(3)
+    model = LeNet5()
+    captured: dict[str, torch.Tensor] = {}
+    hooks = [
+        getattr(model, name).register_forward_hook(
+            lambda _m, _i, output, name=name: captured.__setitem__(name, output.detach())
+        )
+        for name in ("C1", "S2", "C3", "S4")
+    ]
+    image = torch.rand(1, 28, 28)
+    maps, probabilities = feature_maps(model, image)
+    for hook in hooks:
+        hook.remove()
+    # C1 and C3 are shown after their ReLU; the pooling maps are the module outputs.
+    assert np.allclose(maps["C1"], F.relu(captured["C1"])[0].numpy())
+    assert np.allclose(maps["S2"], captured["S2"][0].numpy())
+    assert np.allclose(maps["C3"], F.relu(captured["C3"])[0].numpy())
+    assert np.allclose(maps["S4"], captured["S4"][0].numpy())
+    with torch.inference_mode():
+        expected = model(image[None]).softmax(dim=1)[0].numpy()
+    assert np.allclose(probabilities, expected, atol=1e-6)
+
+
+def test_architecture_variants_match_the_module() -> None:
+    variant = LeNetArchitecture(
+        c1_kernel=3, c1_channels=4, c1_padding=1, c3_kernel=3, c3_channels=8, c3_padding=1, pool=2
+    )
+    table = lenet_layer_table(variant)
+    model = LeNet5(variant)
+    assert parameter_count(model) == sum(row.parameters for row in table)
+    assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+    assert table[4].output_shape == (120, 4, 4)  # C5 no longer covers its whole input
+    with pytest.raises(ValueError, match=r"^S4: pooling window spans 4 cells"):
+        lenet_layer_table(LeNetArchitecture(pool=4))
+    with pytest.raises(ValueError, match=r"^C3: dilated kernel spans 9 cells"):
+        lenet_layer_table(LeNetArchitecture(c1_kernel=9, pool=3, c3_kernel=9))

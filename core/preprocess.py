@@ -1,0 +1,110 @@
+"""Turn a drawn or uploaded digit into an MNIST-like 28x28 input.
+
+MNIST's own recipe (LeCun et al.): the digit's bounding box is scaled to fit 20x20 (keeping
+its aspect ratio), then placed in a 28x28 field so that its centre of mass is at the centre.
+Ink is bright on dark, values in [0, 1].
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_UPLOAD_SIDE = 4000
+INK_THRESHOLD = 0.1  # of the brightest value: fainter pixels are background noise
+
+
+class DigitImageError(ValueError):
+    """The image cannot be made into a digit; the message says why and what to do."""
+
+
+def to_grayscale(image: np.ndarray) -> np.ndarray:
+    """[H, W] or [H, W, 3/4] (transparent = background) -> float [H, W] in [0, 1]."""
+    array = np.asarray(image, dtype=np.float64)
+    if array.max(initial=0) > 1.0:
+        array = array / 255.0
+    if array.ndim == 2:
+        return array
+    if array.ndim == 3 and array.shape[2] in (3, 4):
+        gray = array[..., :3].mean(axis=2)
+        if array.shape[2] == 4:
+            gray = gray * array[..., 3]  # transparent pixels are background
+        return gray
+    raise DigitImageError(
+        f"expected a grayscale or colour image, got an array of shape {array.shape}"
+    )
+
+
+def mnist_like(gray: np.ndarray) -> np.ndarray:
+    """Bright ink on dark [H, W] -> float32 [28, 28]: bbox to 20x20, centre of mass centred."""
+    gray = np.clip(np.asarray(gray, dtype=np.float64), 0.0, 1.0)
+    if gray.max(initial=0.0) <= 0.0:
+        raise DigitImageError("the image is empty: draw or upload a digit first")
+    ink = gray >= INK_THRESHOLD * gray.max()
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    crop = gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    height, width = crop.shape
+    scale = 20.0 / max(height, width)
+    new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+    resized = Image.fromarray((crop * 255).astype(np.uint8)).resize(
+        (new_w, new_h), Image.Resampling.LANCZOS
+    )
+    small = np.asarray(resized, dtype=np.float64) / 255.0
+    field = np.zeros((28, 28))
+    top, left = (28 - new_h) // 2, (28 - new_w) // 2
+    field[top : top + new_h, left : left + new_w] = small
+    total = field.sum()
+    if total <= 0:
+        raise DigitImageError("the digit vanished when scaled down: draw it larger or bolder")
+    grid_r, grid_c = np.mgrid[0:28, 0:28]
+    centre_r, centre_c = (grid_r * field).sum() / total, (grid_c * field).sum() / total
+    shift_r, shift_c = round(13.5 - centre_r), round(13.5 - centre_c)
+    return np.clip(shift(field, shift_r, shift_c), 0.0, 1.0).astype(np.float32)
+
+
+def shift(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Move the content by (rows, cols); what leaves the field is dropped, never wrapped."""
+    moved = np.zeros_like(image)
+    h, w = image.shape
+    src_r = slice(max(0, -rows), min(h, h - rows))
+    src_c = slice(max(0, -cols), min(w, w - cols))
+    dst_r = slice(max(0, rows), min(h, h + rows))
+    dst_c = slice(max(0, cols), min(w, w + cols))
+    moved[dst_r, dst_c] = image[src_r, src_c]
+    return moved
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    grid_r, grid_c = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
+    total = image.sum()
+    return float((grid_r * image).sum() / total), float((grid_c * image).sum() / total)
+
+
+def from_upload(data: bytes) -> np.ndarray:
+    """An uploaded PNG/JPEG -> MNIST-like 28x28. Dark ink on a light background is inverted."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise DigitImageError(
+            f"the file is {len(data) / 1e6:.1f} MB; upload an image of at most"
+            f" {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
+        )
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.format not in ("PNG", "JPEG"):
+            raise DigitImageError(
+                f"{image.format or 'this'} files are not supported: use PNG or JPEG"
+            )
+        if max(image.size) > MAX_UPLOAD_SIDE:
+            raise DigitImageError(
+                f"the image is {image.size[0]}x{image.size[1]} pixels; at most"
+                f" {MAX_UPLOAD_SIDE} on a side"
+            )
+        gray = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+    except (UnidentifiedImageError, OSError) as error:
+        raise DigitImageError(f"not a readable image ({error})") from None
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > 0.5:  # light paper, dark ink: MNIST is the other way round
+        gray = 1.0 - gray
+    return mnist_like(gray)

@@ -1,0 +1,153 @@
+"""LeNet-5 layer by layer: shapes, parameters, MACs and receptive fields, computed by core and
+checked against the PyTorch module; change C1, C3 and the pooling and watch them follow."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+import torch
+
+from core.lenet import (
+    LECTURE_ARCHITECTURE,
+    LeNet5,
+    LeNetArchitecture,
+    fully_connected_equivalent,
+    lenet_layer_table,
+    parameter_count,
+)
+from dashboard.charts import architecture_figure
+
+state = st.session_state
+st.title("LeNet-5, layer by layer")
+st.markdown(
+    "LeCun et al. (1998): one of the first CNNs used in practice, reading the digits on bank"
+    " cheques. The lecture's modern variant takes MNIST's 28×28 digits padded to 32×32 and uses"
+    " ReLU and max pooling. Every number below is computed by `core.arithmetic` and checked"
+    " against the PyTorch module itself. Change the first layers and see what follows."
+)
+
+
+def reset() -> None:
+    for field, value in LECTURE_ARCHITECTURE.__dict__.items():
+        state[f"arch_{field}"] = value
+
+
+if "arch_c1_kernel" not in state:
+    reset()
+
+controls, view = st.columns([1, 3], gap="large")
+with controls:
+    st.subheader("C1")
+    st.slider("Kernel size", 1, 9, key="arch_c1_kernel")
+    st.number_input("Channels", 1, 64, key="arch_c1_channels")
+    st.number_input("Padding", 0, 6, key="arch_c1_padding")
+    st.subheader("C3")
+    st.slider("Kernel size ", 1, 9, key="arch_c3_kernel")
+    st.number_input("Channels ", 1, 128, key="arch_c3_channels")
+    st.number_input("Padding ", 0, 6, key="arch_c3_padding")
+    st.subheader("S2 and S4")
+    st.slider("Pooling window (= stride)", 1, 4, key="arch_pool")
+    st.button("Back to the lecture's LeNet-5", on_click=reset, icon=":material/restart_alt:")
+
+architecture = LeNetArchitecture(
+    c1_kernel=state.arch_c1_kernel,
+    c1_channels=state.arch_c1_channels,
+    c1_padding=state.arch_c1_padding,
+    c3_kernel=state.arch_c3_kernel,
+    c3_channels=state.arch_c3_channels,
+    c3_padding=state.arch_c3_padding,
+    pool=state.arch_pool,
+)
+
+with view:
+    try:
+        table = lenet_layer_table(architecture)
+    except ValueError as error:
+        layer = str(error).split(":", 1)[0]
+        st.error(
+            f"**This network has no output.** {error}. Layer **{layer}** would produce a map"
+            " smaller than 1×1: use smaller kernels or pooling in the layers before it, or add"
+            " padding.",
+            icon=":material/block:",
+        )
+        st.stop()
+
+    # Check the table against the module PyTorch builds for the same architecture.
+    model = LeNet5(architecture)
+    shapes: dict[str, tuple[int, ...]] = {}
+    hooks = [
+        getattr(model, row.name).register_forward_hook(
+            lambda _m, _i, output, name=row.name: shapes.__setitem__(name, tuple(output.shape[1:]))
+        )
+        for row in table
+    ]
+    with torch.inference_mode():
+        model(torch.zeros(1, 1, 28, 28))
+    for hook in hooks:
+        hook.remove()
+    torch_params = {
+        row.name: sum(p.numel() for p in getattr(model, row.name).parameters()) for row in table
+    }
+    agrees = all(
+        shapes[row.name] == row.output_shape and torch_params[row.name] == row.parameters
+        for row in table
+    )
+
+    total_params = sum(row.parameters for row in table)
+    total_macs = sum(row.macs for row in table)
+    fc_counts = fully_connected_equivalent(table)
+    m1, m2, m3 = st.columns(3)
+    lecture = architecture == LECTURE_ARCHITECTURE
+    m1.metric(
+        "Parameters",
+        f"{total_params:,}",
+        delta=None if lecture else f"{total_params - 61_706:+,} vs LeNet-5",
+    )
+    m2.metric(
+        "MACs per image",
+        f"{total_macs:,}",
+        delta=None if lecture else f"{total_macs - 416_520:+,} vs LeNet-5",
+        delta_color="off",
+    )
+    m3.metric(
+        "Same sizes, fully connected",
+        f"{sum(fc_counts):,}",
+        help="Parameters if every learned layer were fully connected with the same input"
+        " and output sizes",
+    )
+    st.plotly_chart(architecture_figure(table), config={"displayModeBar": False}, key="diagram")
+    frame = pd.DataFrame(
+        {
+            "layer": [row.name for row in table],
+            "operation": [row.operation for row in table],
+            "output": ["×".join(map(str, row.output_shape)) for row in table],
+            "parameters": [row.parameters for row in table],
+            "fully connected instead": fc_counts,
+            "MACs": [row.macs for row in table],
+            "receptive field": [f"{row.receptive_field}×{row.receptive_field}" for row in table],
+        }
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        use_container_width=True,
+        column_config={
+            "parameters": st.column_config.NumberColumn(format="localized"),
+            "fully connected instead": st.column_config.NumberColumn(format="localized"),
+            "MACs": st.column_config.NumberColumn(format="localized"),
+        },
+    )
+    if agrees:
+        st.success(
+            f"Checked against PyTorch: the module has {parameter_count(model):,}"
+            " parameters and every layer's output shape (forward hooks) matches the table."
+        )
+    else:
+        st.error("The table and the PyTorch module disagree: please report this.")
+    st.caption(
+        "MACs: multiply-accumulates of one forward pass for one image, biases excluded."
+        " Receptive field: the input pixels (of the 32×32 input) one output cell sees."
+        f" The lecture's totals: 61,706 parameters and 416,520 MACs; fully connected layers"
+        f" of the same sizes would need {sum(fully_connected_equivalent(lenet_layer_table())):,}"
+        " parameters."
+    )

@@ -1,0 +1,218 @@
+"""Inside the network: a trained LeNet-5's learned kernels and its feature maps for one digit:
+a test digit, one you draw, or one you upload."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from core.lenet import FEATURE_LAYERS, LeNet5, feature_maps
+from core.preprocess import DigitImageError, from_upload, mnist_like, to_grayscale
+from core.runs import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
+from dashboard.charts import mosaic, mosaic_figure, probability_bars_figure
+from dashboard.site import TRAINING
+from dashboard.widgets import mnist_test_digits
+
+SOURCES = ("test digit", "draw", "upload")
+SCALES = ("per map", "per layer", "global")
+CANVAS_PIXELS = 280
+
+state = st.session_state
+st.title("Inside the network")
+st.markdown(
+    "What a trained LeNet-5 has learned, and what it does with one digit: the kernels of C1 and"
+    " C3, and the feature maps after C1, S2, C3 and S4 (bright = strong response)."
+)
+
+runs_root = default_runs_dir()
+finished = [
+    run
+    for run in list_runs(runs_root)
+    if run.read_status().get("state") == "completed" and run.has_checkpoint("best")
+]
+if not finished:
+    st.info("No finished training run yet: train one first, then look inside it here.")
+    st.markdown(f"[Go to the training page](/{TRAINING.url_path})")
+    st.stop()
+
+ids = [run.id for run in finished]
+wanted = st.query_params.get("run")
+if wanted is not None and (not RUN_ID_PATTERN.match(wanted) or wanted not in ids):
+    st.warning(f"Ignored the link's run {wanted[:40]!r}: no finished run has that name.")
+    wanted = None
+if "inside_run" not in state or state.inside_run not in ids:
+    state.inside_run = wanted or ids[0]
+link_index = st.query_params.get("index")
+if "inside_index" not in state:
+    try:
+        state.inside_index = min(max(int(link_index), 0), 9_999) if link_index else 0
+    except ValueError:
+        st.warning(f"Ignored the link's digit index {link_index[:12]!r}: not a number.")
+        state.inside_index = 0
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the trained model ...")
+def model_of(run_id: str, best_mtime: float) -> LeNet5:
+    model = LeNet5()
+    model.load_state_dict(Run(runs_root / run_id).load_checkpoint("best")["model"])
+    return model.eval()
+
+
+top = st.columns([2, 1, 1])
+run_id = top[0].selectbox("Run", ids, key="inside_run")
+source = top[1].radio("Input", SOURCES, horizontal=True, key="inside_source")
+scale = top[2].radio(
+    "Colour scale",
+    SCALES,
+    horizontal=True,
+    key="inside_scale",
+    help="per map: each map its own range; per layer: one range per layer;"
+    " global: one range for all four layers",
+)
+st.query_params["run"] = run_id
+run = Run(runs_root / run_id)
+try:
+    model = model_of(run_id, run.checkpoint_path("best").stat().st_mtime)
+except (OSError, RuntimeError, KeyError) as error:
+    st.error(f"Could not load run {run_id}'s best model: {error}")
+    st.stop()
+
+# ------------------------------------------------------------------ the input
+image: np.ndarray | None = None
+true_label: int | None = None
+left, right = st.columns([1, 2], gap="large")
+with left:
+    if source == "test digit":
+        digits = mnist_test_digits()
+        if digits is None:
+            st.error("MNIST is not ready: run `python -m core.data fetch`.")
+            st.stop()
+        images, labels = digits
+        index = st.number_input("Test digit index", 0, len(images) - 1, key="inside_index")
+        st.query_params["index"] = str(index)
+        image = images[index].astype(np.float32) / 255.0
+        true_label = int(labels[index])
+    elif source == "draw":
+        from streamlit_drawable_canvas import st_canvas
+
+        st.caption(
+            "Draw one digit with the mouse, large and centred or not: it is scaled and"
+            " centred like MNIST."
+        )
+        drawn = st_canvas(
+            stroke_width=18,
+            stroke_color="#ffffff",
+            background_color="#000000",
+            height=CANVAS_PIXELS,
+            width=CANVAS_PIXELS,
+            drawing_mode="freedraw",
+            key="inside_canvas",
+            return_image_data=True,
+        )
+        if drawn.image_data is not None and drawn.image_data[..., :3].max() > 0:
+            try:
+                image = mnist_like(to_grayscale(drawn.image_data))
+            except DigitImageError as error:
+                st.warning(str(error))
+    else:
+        upload = st.file_uploader(
+            "A PNG or JPEG of one digit (at most 2 MB)",
+            type=["png", "jpg", "jpeg"],
+            key="inside_upload",
+        )
+        if upload is not None:
+            try:
+                image = from_upload(upload.getvalue())
+            except DigitImageError as error:
+                st.error(f"Could not use this file: {error}.")
+    if image is not None:
+        st.image(
+            np.kron(255 - (image * 255).astype(np.uint8), np.ones((6, 6), np.uint8)),
+            caption="The network's input (28×28, shown dark on light)",
+            width=168,
+        )
+
+if image is None:
+    with right:
+        st.info("Draw a digit on the canvas (or upload one) to see what the network makes of it.")
+    st.stop()
+
+maps, probabilities = feature_maps(model, torch.from_numpy(image)[None])
+predicted = int(np.argmax(probabilities))
+with right:
+    verdict = ""
+    if true_label is not None:
+        verdict = " ✓" if predicted == true_label else f" ✗ (the label says {true_label})"
+    st.subheader(f"Prediction: {predicted}{verdict}")
+    st.caption(f"Probability {probabilities[predicted]:.1%}; the ten digits:")
+    st.plotly_chart(
+        probability_bars_figure(probabilities, true_label),
+        key="inside_probs",
+        config={"displayModeBar": False},
+    )
+
+# ------------------------------------------------------------------ learned kernels
+st.subheader("Learned kernels")
+c1 = model.C1.weight.detach().numpy()  # [6, 1, 5, 5]
+c3 = model.C3.weight.detach().numpy()  # [16, 6, 5, 5]
+k1, k3 = st.columns([1, 2])
+c1_limit = float(np.abs(c1).max())
+k1.plotly_chart(
+    mosaic_figure(
+        mosaic(c1[:, 0], columns=c1.shape[0]),
+        "C1: 6 kernels of 5×5",
+        -c1_limit,
+        c1_limit,
+        "RdBu",
+        height=150,
+    ),
+    key="c1_kernels",
+    config={"displayModeBar": False},
+)
+c3_limit = float(np.abs(c3).max())
+k3.plotly_chart(
+    mosaic_figure(
+        mosaic(c3.reshape(-1, 5, 5), columns=c3.shape[1]),
+        "C3: 16 output channels (rows) × 6 input channels (columns)",
+        -c3_limit,
+        c3_limit,
+        "RdBu",
+        height=520,
+    ),
+    key="c3_kernels",
+    config={"displayModeBar": False},
+)
+st.caption(
+    "Blue positive, red negative weights. Each row of C3 is one output channel's stack"
+    " of kernels, one for each of C1's six maps."
+)
+
+# ------------------------------------------------------------------ feature maps
+st.subheader("Feature maps")
+everything = np.concatenate([m.ravel() for m in maps.values()])
+for name in FEATURE_LAYERS:
+    layer = maps[name]
+    columns = 6 if layer.shape[0] <= 6 else 8
+    if scale == "per map":
+        tiles, low, high = mosaic(layer, columns, normalize=True), 0.0, 1.0
+        hover = mosaic(layer, columns)
+    else:
+        source_values = layer if scale == "per layer" else everything
+        tiles, hover = mosaic(layer, columns), None
+        low, high = float(source_values.min()), float(source_values.max())
+    height = 140 if name in ("C1", "S2") else 200
+    label = {
+        "C1": "after C1 + ReLU",
+        "S2": "after S2 (max pool)",
+        "C3": "after C3 + ReLU",
+        "S4": "after S4 (max pool)",
+    }[name]
+    shape = "×".join(map(str, layer.shape))
+    st.plotly_chart(
+        mosaic_figure(
+            tiles, f"{name}: {shape}, {label}", low, high, "Viridis", height=height, hover=hover
+        ),
+        key=f"maps_{name}",
+        config={"displayModeBar": False},
+    )
