@@ -178,3 +178,14 @@ def screenshot(page: Page, name: str) -> Path:
 def _chromium_present() -> None:
     if chromium_executable() is None and shutil.which("playwright") is None:
         pytest.fail("no Chromium found: run `make browser` (Debian: apt-get install chromium)")
+
+
+@pytest.fixture(scope="session")
+def e2e_trained_run(e2e_runs_root: Path) -> Path:
+    """One quick finished run (1 epoch on 8,192 images) for the pages that need a model."""
+    from core.train import TrainConfig, train
+
+    run_dir = e2e_runs_root / "e2e-trained-run"
+    result = train(TrainConfig(epochs=1, train_subset=8_192, seed=4), run_dir)
+    assert result.status == "completed"
+    return run_dir

@@ -9,16 +9,13 @@ from playwright.sync_api import Page, expect
 
 from core.evaluate import evaluate_run, misclassified
 from core.runs import open_run
-from core.train import TrainConfig, train
 from tests.e2e.conftest import screenshot, wait_for_app_run
 
 
 def test_click_confusion_cell_filters_gallery(
-    app_url: str, page: Page, e2e_runs_root: Path
+    app_url: str, page: Page, e2e_trained_run: Path
 ) -> None:
-    run_dir = e2e_runs_root / "errors-e2e-run"
-    if not run_dir.exists():
-        train(TrainConfig(epochs=1, train_subset=8_192, seed=4), run_dir)
+    run_dir = e2e_trained_run
     evaluation = evaluate_run(open_run(run_dir))
     confusion = np.where(np.eye(10, dtype=bool), -1, evaluation.confusion)
     true, predicted = (int(v) for v in np.unravel_index(confusion.argmax(), confusion.shape))
