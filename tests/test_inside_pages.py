@@ -76,6 +76,10 @@ def test_inside_page_predicts_a_test_digit(monkeypatch, runs_root: Path) -> None
         assert not app.exception
     app.number_input(key="inside_index").set_value(0).run()
     assert app.query_params["index"] in ("0", ["0"])
+    for source in ("draw", "upload"):  # nothing drawn or uploaded yet: a hint, no error
+        app.radio(key="inside_source").set_value(source).run()
+        assert not app.exception
+        assert "Draw a digit on the canvas" in app.info[0].value
 
 
 @pytest.mark.mnist
