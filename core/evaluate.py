@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.runs import Run, atomic_write_bytes
+from core.data import atomic_write
+from core.runs import Run
 
 EVALUATION_FILE = "evaluation.npz"
 CLASSES = 10
@@ -95,7 +96,7 @@ def evaluate_run(run: Run, data_dir: str | None = None) -> Evaluation:
     result = Evaluation(labels.numpy().astype(np.int64), probabilities.numpy().astype(np.float32))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, labels=result.labels, probabilities=result.probabilities)
-    atomic_write_bytes(_cache_path(run), buffer.getvalue())
+    atomic_write(_cache_path(run), buffer.getvalue())
     return result
 
 

@@ -16,11 +16,11 @@ half-written last line.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import re
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from core.data import atomic_write
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNS_DIR_ENV = "CNN_RUNS_DIR"
@@ -65,21 +67,8 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def atomic_write_json(path: Path, value: Any) -> None:
-    atomic_write_bytes(path, json.dumps(_json_safe(value), indent=2).encode())
+    atomic_write(path, json.dumps(_json_safe(value), indent=2).encode())
 
 
 def read_json(path: Path) -> Any:
@@ -169,15 +158,13 @@ class Run:
         """Keep the first `keep` complete records (used when resuming from a checkpoint)."""
         records = self.read_metrics()[:keep]
         text = "".join(json.dumps(record) + "\n" for record in records)
-        atomic_write_bytes(self.metrics_path, text.encode())
+        atomic_write(self.metrics_path, text.encode())
 
     # -- checkpoints
     def save_checkpoint(self, name: str, state: dict) -> None:
-        import io
-
         buffer = io.BytesIO()
         torch.save(state, buffer)
-        atomic_write_bytes(self.checkpoint_path(name), buffer.getvalue())
+        atomic_write(self.checkpoint_path(name), buffer.getvalue())
 
     def load_checkpoint(self, name: str, map_location: str | torch.device = "cpu") -> dict:
         return torch.load(self.checkpoint_path(name), map_location=map_location, weights_only=True)

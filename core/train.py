@@ -12,6 +12,7 @@ disk (core/runs.py) that anyone can read while it trains.
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import re
@@ -440,10 +441,6 @@ class Trainer:
 def save_predictions(
     path: Path, labels: torch.Tensor, predictions: torch.Tensor, probabilities: torch.Tensor
 ) -> None:
-    import io
-
-    from core.runs import atomic_write_bytes
-
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,
@@ -451,7 +448,7 @@ def save_predictions(
         predictions=predictions.numpy().astype(np.int64),
         probabilities=probabilities.numpy().astype(np.float32),
     )
-    atomic_write_bytes(path, buffer.getvalue())
+    data.atomic_write(path, buffer.getvalue())
 
 
 def train(

@@ -91,3 +91,29 @@ def cached_metrics(run) -> list[dict]:
         hit = (signature, run.read_metrics())
         _metrics_cache[key] = hit
     return hit[1]
+
+
+def finished_run_ids(empty_message: str, state_key: str) -> list[str]:
+    """Ids of the completed runs that have a best checkpoint, newest first, with the link's
+    `?run=` (validated) chosen in `st.session_state[state_key]` the first time.
+
+    With no finished run, shows `empty_message`, a link to the training page, and stops."""
+    from core.runs import RUN_ID_PATTERN, default_runs_dir, list_runs
+    from dashboard.site import TRAINING
+
+    ids = [
+        run.id
+        for run in list_runs(default_runs_dir())
+        if run.read_status().get("state") == "completed" and run.has_checkpoint("best")
+    ]
+    if not ids:
+        st.info(empty_message)
+        st.markdown(f"[Go to the training page](/{TRAINING.url_path})")
+        st.stop()
+    wanted = st.query_params.get("run")
+    if wanted is not None and (not RUN_ID_PATTERN.match(wanted) or wanted not in ids):
+        st.warning(f"Ignored the link's run {wanted[:40]!r}: no finished run has that name.")
+        wanted = None
+    if state_key not in st.session_state or st.session_state[state_key] not in ids:
+        st.session_state[state_key] = wanted or ids[0]  # the newest by default
+    return ids

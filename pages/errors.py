@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from core.evaluate import Evaluation, evaluate_run, misclassified
-from core.runs import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
+from core.runs import Run, default_runs_dir
 from core.train import LECTURE_TEST_RISK
 from dashboard.charts import (
     CONFUSION_CLICK_TRACE,
@@ -18,8 +18,8 @@ from dashboard.charts import (
     per_class_error_figure,
     probability_bars_figure,
 )
-from dashboard.site import INSIDE, TRAINING
-from dashboard.widgets import mnist_test_digits
+from dashboard.site import INSIDE
+from dashboard.widgets import finished_run_ids, mnist_test_digits
 
 PAPER_TEST_RISK = 0.0095  # LeCun et al. 1998, LeNet-5 without distortions
 PER_PAGE = 48
@@ -35,26 +35,11 @@ st.markdown(
 )
 
 runs_root = default_runs_dir()
-finished = [
-    run
-    for run in list_runs(runs_root)
-    if run.read_status().get("state") == "completed" and run.has_checkpoint("best")
-]
-if not finished:
-    st.info(
-        "No finished training run yet. Train one first (a quick demo takes under a minute);"
-        " its mistakes will appear here."
-    )
-    st.markdown(f"[Go to the training page](/{TRAINING.url_path})")
-    st.stop()
-
-ids = [run.id for run in finished]
-wanted = st.query_params.get("run")
-if wanted is not None and (not RUN_ID_PATTERN.match(wanted) or wanted not in ids):
-    st.warning(f"Ignored the link's run {wanted[:40]!r}: no finished run has that name.")
-    wanted = None
-if "errors_run" not in state or state.errors_run not in ids:
-    state.errors_run = wanted or ids[0]  # the most recent completed run by default
+ids = finished_run_ids(
+    "No finished training run yet. Train one first (a quick demo takes under a minute);"
+    " its mistakes will appear here.",
+    "errors_run",
+)
 run_id = st.selectbox(
     "Run",
     ids,

@@ -9,10 +9,9 @@ import torch
 
 from core.lenet import FEATURE_LAYERS, LeNet5, feature_maps
 from core.preprocess import DigitImageError, from_upload, mnist_like, to_grayscale
-from core.runs import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
+from core.runs import Run, default_runs_dir
 from dashboard.charts import mosaic, mosaic_figure, probability_bars_figure
-from dashboard.site import TRAINING
-from dashboard.widgets import mnist_test_digits
+from dashboard.widgets import finished_run_ids, mnist_test_digits
 
 SOURCES = ("test digit", "draw", "upload")
 SCALES = ("per map", "per layer", "global")
@@ -26,23 +25,9 @@ st.markdown(
 )
 
 runs_root = default_runs_dir()
-finished = [
-    run
-    for run in list_runs(runs_root)
-    if run.read_status().get("state") == "completed" and run.has_checkpoint("best")
-]
-if not finished:
-    st.info("No finished training run yet: train one first, then look inside it here.")
-    st.markdown(f"[Go to the training page](/{TRAINING.url_path})")
-    st.stop()
-
-ids = [run.id for run in finished]
-wanted = st.query_params.get("run")
-if wanted is not None and (not RUN_ID_PATTERN.match(wanted) or wanted not in ids):
-    st.warning(f"Ignored the link's run {wanted[:40]!r}: no finished run has that name.")
-    wanted = None
-if "inside_run" not in state or state.inside_run not in ids:
-    state.inside_run = wanted or ids[0]
+ids = finished_run_ids(
+    "No finished training run yet: train one first, then look inside it here.", "inside_run"
+)
 link_index = st.query_params.get("index")
 if "inside_index" not in state:
     try:
