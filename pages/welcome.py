@@ -120,5 +120,6 @@ if not others:
     )
 st.markdown(
     "From the command line: `python -m core.data verify` checks the MNIST files against their"
-    " published checksums."
+    " published checksums, and `python -m core.train` trains LeNet-5 with the lecture's recipe"
+    " (`--help` for the options)."
 )
