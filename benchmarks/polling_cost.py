@@ -27,9 +27,9 @@ from core import jobs  # noqa: E402
 from core.train import TrainConfig  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM_FLAGS,
-    REPO_ROOT,
     chromium_executable,
     free_port,
+    start_app,
     wait_for_health,
 )
 
@@ -56,26 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as runs:
         root = Path(runs)
         port = free_port()
-        env = {**os.environ, "CNN_RUNS_DIR": runs}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "dashboard/Home.py",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = start_app(port, runs_root=root, output=subprocess.DEVNULL)
         os.environ["CNN_RUNS_DIR"] = runs
         try:
             url = f"http://127.0.0.1:{port}"

@@ -67,6 +67,31 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60.0) 
     raise RuntimeError(f"streamlit did not become healthy within {timeout:.0f} s")
 
 
+def start_app(port: int, runs_root: Path, output) -> subprocess.Popen:
+    """`streamlit run dashboard/Home.py` on 127.0.0.1:port, its runs in `runs_root`."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/Home.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "CNN_RUNS_DIR": str(runs_root)},
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+
+
 @pytest.fixture(scope="session")
 def e2e_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The run folders of the browser tests: never the user's `runs/`."""
@@ -88,29 +113,8 @@ def e2e_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def app_url(tmp_path_factory: pytest.TempPathFactory, e2e_runs_root: Path) -> Iterator[str]:
     port = free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    env = {**os.environ, "CNN_RUNS_DIR": str(e2e_runs_root)}
     with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "dashboard/Home.py",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_app(port, runs_root=e2e_runs_root, output=log)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_health(url, process)
