@@ -24,7 +24,7 @@ def test_start_watch_stop_reload(app_url: str, page: Page, e2e_runs_root: Path) 
     expect(page.get_by_text("Idle: nothing is running")).to_be_visible()
     screenshot(page, "training-idle")
 
-    page.get_by_test_id("stNumberInput").filter(has_text="Epochs").locator("input").fill("3")
+    page.get_by_test_id("stNumberInput").filter(has_text="Epochs").locator("input").fill("20")
     page.get_by_role("button", name="Train", exact=True).click()
     expect(page.get_by_text("Live: refreshing every 1 s")).to_be_visible(timeout=30_000)
     new_runs = [run for run in list_runs(e2e_runs_root) if run.id not in before]
@@ -40,8 +40,17 @@ def test_start_watch_stop_reload(app_url: str, page: Page, e2e_runs_root: Path) 
     assert len(distinct) >= 3, f"curve did not grow twice: {counts}"
     screenshot(page, "training-live")
 
-    page.get_by_role("button", name="Stop").click()
-    expect(page.get_by_text("stopped after")).to_be_visible(timeout=60_000)
+    # 20 epochs: long enough that it is still running when we stop it. The Stop button sits
+    # in a fragment that redraws every second, so a click can land on a replaced element:
+    # click again until the run says it stopped.
+    stopped = page.get_by_text("stopped after")
+    deadline = time.monotonic() + 60
+    while not stopped.is_visible() and time.monotonic() < deadline:
+        stop = page.get_by_role("button", name="Stop")
+        if stop.count():
+            stop.first.click()
+        page.wait_for_timeout(2_000)
+    expect(stopped).to_be_visible(timeout=30_000)
     points_when_stopped = page.evaluate(CURVE_POINTS)
 
     page.reload()
