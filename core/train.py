@@ -670,7 +670,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = {"requested": False}
 
     def request_stop(signum, frame) -> None:  # finish the batch, checkpoint, end as stopped
-        if stop["requested"]:
+        # A second Ctrl-C means "now"; a repeated SIGTERM (a double-clicked Stop) changes nothing.
+        if stop["requested"] and signum == signal.SIGINT:
             raise KeyboardInterrupt
         stop["requested"] = True
 
