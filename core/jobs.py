@@ -94,9 +94,12 @@ def output_tail(run: Run, lines: int = 15) -> str:
 
 
 def job_state(run: Run) -> dict:
-    """The run's status, with `crashed` when its process is gone before a final state."""
+    """The run's status, with `crashed` when its process is gone before a final state.
+
+    A crash is found once and recorded in status.json, so pages that poll every second do
+    not look for it again (resume starts the run over from `queued`)."""
     status = run.read_status()
-    if status.get("state") in FINAL_STATES or status.get("state") == "crashed":
+    if status.get("state") in FINAL_STATES:
         return status
     info = job_info(run)
     if info is None or process_alive(int(info["pid"]), run):
@@ -107,13 +110,12 @@ def job_state(run: Run) -> dict:
     if status.get("state") in FINAL_STATES:
         return status
     tail = output_tail(run)
-    crashed = {
-        **status,
-        "state": "crashed",
-        "message": "the training process ended without saying why (killed, or out of memory)"
-        + (f"; its last output:\n{tail}" if tail else ""),
-    }
-    return crashed
+    message = "the training process ended without saying why (killed, or out of memory)" + (
+        f"; its last output:\n{tail}" if tail else ""
+    )
+    extra = {k: v for k, v in status.items() if k not in ("state", "message", "updated")}
+    run.write_status("crashed", message, **extra)
+    return run.read_status()
 
 
 def is_active(run: Run) -> bool:

@@ -34,8 +34,8 @@ from core.data import atomic_write
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNS_DIR_ENV = "CNN_RUNS_DIR"
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
-STATES = ("queued", "running", "completed", "stopped", "diverged", "failed")
-FINAL_STATES = ("completed", "stopped", "diverged", "failed")
+STATES = ("queued", "running", "completed", "stopped", "diverged", "failed", "crashed")
+FINAL_STATES = ("completed", "stopped", "diverged", "failed", "crashed")
 
 
 def default_runs_dir() -> Path:
