@@ -27,8 +27,31 @@ def _require_non_negative(**values: int) -> None:
             raise ValueError(f"{name} must be at least 0, got {value}")
 
 
+def _require_flag(**values: bool) -> None:
+    # A string such as "no" is truthy: only a real True/False says what the caller meant.
+    for name, value in values.items():
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def _sizes(name: str, value: int | tuple[int, ...]) -> tuple[int, ...]:
+    """One size or a non-empty sequence of sizes, each a whole number of at least 1."""
+    if isinstance(value, (tuple, list)):
+        sizes = tuple(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        sizes = (value,)
+    else:
+        raise ValueError(f"{name} must be a whole number or a tuple of them, got {value!r}")
+    if not sizes:
+        raise ValueError(f"{name} must have at least one dimension")
+    for axis, size in enumerate(sizes):
+        _require_positive(**{f"{name} (axis {axis})" if len(sizes) > 1 else name: size})
+    return sizes
+
+
 def dilated_kernel_span(kernel: int, dilation: int = 1) -> int:
     """Cells covered by a kernel of ``kernel`` taps spread ``dilation`` apart."""
+    _require_positive(kernel=kernel, dilation=dilation)
     return dilation * (kernel - 1) + 1
 
 
@@ -60,6 +83,7 @@ def pool_output_size(
     stride = kernel if stride is None else stride
     _require_positive(size=size, kernel=kernel, stride=stride, dilation=dilation)
     _require_non_negative(padding=padding)
+    _require_flag(ceil_mode=ceil_mode)
     if padding > kernel // 2:
         raise ValueError(
             f"pooling padding must be at most half the kernel size ({kernel} // 2 = {kernel // 2}),"
@@ -80,12 +104,14 @@ def pool_output_size(
 
 
 def _kernel_volume(kernel_size: int | tuple[int, ...]) -> int:
-    sizes = (kernel_size,) if isinstance(kernel_size, int) else tuple(kernel_size)
-    if not sizes:
-        raise ValueError("kernel_size must have at least one dimension")
-    for axis, size in enumerate(sizes):
-        _require_positive(**{f"kernel size (axis {axis})": size})
-    return math.prod(sizes)
+    return math.prod(_sizes("kernel_size", kernel_size))
+
+
+def _require_groups(in_channels: int, out_channels: int, groups: int) -> None:
+    _require_positive(in_channels=in_channels, out_channels=out_channels, groups=groups)
+    for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if channels % groups:
+            raise ValueError(f"{name} ({channels}) must be divisible by groups ({groups})")
 
 
 def conv_param_count(
@@ -96,10 +122,8 @@ def conv_param_count(
     groups: int = 1,
 ) -> int:
     """Weights C_in/g * C_out * prod(K) plus C_out biases (LESSON.md section 3)."""
-    _require_positive(in_channels=in_channels, out_channels=out_channels, groups=groups)
-    for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
-        if channels % groups:
-            raise ValueError(f"{name} ({channels}) must be divisible by groups ({groups})")
+    _require_groups(in_channels, out_channels, groups)
+    _require_flag(bias=bias)
     weights = in_channels // groups * out_channels * _kernel_volume(kernel_size)
     return weights + (out_channels if bias else 0)
 
@@ -107,6 +131,7 @@ def conv_param_count(
 def fc_param_count(in_features: int, out_features: int, bias: bool = True) -> int:
     """A fully connected layer: N_in x N_out weights plus N_out biases."""
     _require_positive(in_features=in_features, out_features=out_features)
+    _require_flag(bias=bias)
     return in_features * out_features + (out_features if bias else 0)
 
 
@@ -163,12 +188,15 @@ def conv_macs(
     groups: int = 1,
 ) -> int:
     """Multiply-accumulates of one conv layer's forward pass for one input (biases excluded)."""
-    outputs = output_size if isinstance(output_size, int) else math.prod(output_size)
+    _require_groups(in_channels, out_channels, groups)
+    outputs = math.prod(_sizes("output_size", output_size))
     weights_per_output = in_channels // groups * _kernel_volume(kernel_size)
     return out_channels * outputs * weights_per_output
 
 
 def fc_macs(in_features: int, out_features: int) -> int:
+    """Multiply-accumulates of a fully connected layer for one input (biases excluded)."""
+    _require_positive(in_features=in_features, out_features=out_features)
     return in_features * out_features
 
 
@@ -183,8 +211,13 @@ def receptive_field(layers: list[tuple[int, int, int]]) -> list[ReceptiveField]:
 
     r_out = r_in + (d(k-1)) * j_in and j_out = j_in * s, starting from r = j = 1.
     """
+    if not isinstance(layers, (tuple, list)):
+        raise ValueError(f"layers must be a list of (kernel, stride, dilation), got {layers!r}")
     size, jump, fields = 1, 1, []
-    for kernel, stride, dilation in layers:
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, (tuple, list)) or len(layer) != 3:
+            raise ValueError(f"layer {index} must be (kernel, stride, dilation), got {layer!r}")
+        kernel, stride, dilation = layer
         _require_positive(kernel=kernel, stride=stride, dilation=dilation)
         size += (dilated_kernel_span(kernel, dilation) - 1) * jump
         jump *= stride

@@ -9,11 +9,16 @@ import torch
 from torch import nn
 
 from core.arithmetic import (
+    conv_macs,
     conv_output_size,
     conv_param_count,
     conv_versus_fc,
+    dilated_kernel_span,
+    fc_macs,
     fc_param_count,
+    padding_preset,
     pool_output_size,
+    receptive_field,
 )
 
 
@@ -118,3 +123,45 @@ def test_conv_versus_fc_lenet_c1() -> None:
     linear = nn.Linear(1 * 32 * 32, 6 * 28 * 28)
     assert layers.fc_params == sum(p.numel() for p in linear.parameters())
     assert fc_param_count(84, 10) == 850  # LeNet-5's output layer
+
+
+def test_conv_macs_matches_lenet_c1_and_groups() -> None:
+    assert conv_macs(1, 6, (5, 5), (28, 28)) == 6 * 28 * 28 * 25  # LeNet-5's C1
+    assert conv_macs(4, 8, 3, 10, groups=2) == 8 * 10 * (4 // 2) * 3
+    assert fc_macs(84, 10) == 840
+
+
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        # these returned -15 and raised ZeroDivisionError before
+        (lambda: conv_macs(1, 1, 3, -5), "output_size must be at least 1, got -5"),
+        (lambda: conv_macs(1, 1, 3, 5, groups=0), "groups must be at least 1, got 0"),
+        (lambda: conv_macs(3, 4, 3, 5, groups=2), r"in_channels \(3\) must be divisible"),
+        (lambda: conv_macs(-1, 1, 3, 5), "in_channels must be at least 1"),
+        (lambda: conv_macs(1, 0, 3, 5), "out_channels must be at least 1"),
+        (lambda: conv_macs(1, 1, 3, (4, 0)), r"output_size \(axis 1\) must be at least 1"),
+        (lambda: conv_macs(1, 1, 3, ()), "output_size must have at least one dimension"),
+        (lambda: conv_macs(1, 1, 3, 2.5), "output_size must be a whole number"),
+        (lambda: conv_macs(True, 1, 3, 5), "in_channels must be a whole number"),
+        (lambda: conv_macs(1, 1, 3.0, 5), "kernel_size must be a whole number"),
+        (lambda: fc_macs(-3, 5), "in_features must be at least 1, got -3"),
+        (lambda: fc_macs(3, 0), "out_features must be at least 1, got 0"),
+        (lambda: fc_macs(3, "5"), "out_features must be a whole number"),
+        (lambda: dilated_kernel_span(-3, 1), "kernel must be at least 1"),
+        (lambda: dilated_kernel_span(3, 0), "dilation must be at least 1"),
+        (lambda: fc_param_count(3, 5, bias="no"), "bias must be True or False"),
+        (lambda: conv_param_count(1, 6, 5, bias=None), "bias must be True or False"),
+        (lambda: pool_output_size(6, 2, ceil_mode="yes"), "ceil_mode must be True or False"),
+        (lambda: pool_output_size(6, 2, stride=False), "stride must be a whole number"),
+        (lambda: conv_output_size(6, 3, padding=-1), "padding must be at least 0"),
+        (lambda: receptive_field([(3, 1)]), "layer 0 must be"),
+        (lambda: receptive_field(None), "layers must be a list"),
+        (lambda: receptive_field([(3, 0, 1)]), "stride must be at least 1"),
+        (lambda: padding_preset("same", 0), "kernel must be at least 1"),
+        (lambda: conv_versus_fc(32, 32, 0, 6, 5), "in_channels must be at least 1"),
+    ],
+)
+def test_bad_arguments_raise_a_clear_value_error(call, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()
