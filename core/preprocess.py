@@ -8,12 +8,18 @@ Ink is bright on dark, values in [0, 1].
 from __future__ import annotations
 
 import io
+import re
+import warnings
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_UPLOAD_SIDE = 4000
+# Checked from the header, before any pixel is decoded: a PNG of 20000x20000 compresses to a
+# few hundred kB but would decode to 400 MB (and several float copies of it after that).
+MAX_UPLOAD_PIXELS = 4_000_000
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # how 16-bit gray PNGs open
 INK_THRESHOLD = 0.1  # of the brightest value: fainter pixels are background noise
 
 
@@ -83,27 +89,80 @@ def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
     return float((grid_r * image).sum() / total), float((grid_c * image).sum() / total)
 
 
-def from_upload(data: bytes) -> np.ndarray:
-    """An uploaded PNG/JPEG -> MNIST-like 28x28. Dark ink on a light background is inverted."""
+def image_to_gray(image: Image.Image) -> np.ndarray:
+    """A decoded PIL image of any mode -> float [H, W] in [0, 1], as the eye sees it.
+
+    Transparency is composited on white first (a transparent background is paper, whatever
+    colour its invisible pixels hold), and 16-bit grayscale is scaled, not clipped, to [0, 1].
+    """
+    if image.mode in SIXTEEN_BIT_MODES:
+        return np.clip(np.asarray(image, dtype=np.float64) / 65535.0, 0.0, 1.0)
+    if image.mode == "F":
+        return np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0)
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, image.convert("RGBA"))
+    return np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+
+
+def decode_upload(data: bytes) -> np.ndarray:
+    """Untrusted PNG/JPEG bytes -> float [H, W] in [0, 1]; every way it can fail is a
+    DigitImageError with a one-line reason, and nothing large is decoded."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise DigitImageError(
             f"the file is {len(data) / 1e6:.1f} MB; upload an image of at most"
             f" {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
         )
     try:
-        image = Image.open(io.BytesIO(data))
-        if image.format not in ("PNG", "JPEG"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))  # reads the header only
+            if image.format not in ("PNG", "JPEG"):
+                raise DigitImageError(
+                    f"{image.format or 'this'} files are not supported: use PNG or JPEG"
+                )
+            width, height = image.size
+            if max(width, height) > MAX_UPLOAD_SIDE or width * height > MAX_UPLOAD_PIXELS:
+                raise too_large(width, height)
+            image.load()
+            return image_to_gray(image)
+    except DigitImageError:
+        raise
+    except UnidentifiedImageError:
+        raise DigitImageError("not a readable image: not a PNG or JPEG file") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        # Image.open refuses far larger images itself, before we can read their size.
+        pixels = re.search(r"\((\d+) pixels\)", str(error))
+        count = f"{int(pixels[1]):,}" if pixels else "too many"
+        raise DigitImageError(
+            f"the image has {count} pixels; at most"
+            f" {MAX_UPLOAD_PIXELS / 1e6:g} megapixels: crop or shrink it"
+        ) from None
+    except ValueError as error:
+        if "text" in str(error).lower():  # PngImagePlugin.MAX_TEXT_CHUNK / MAX_TEXT_MEMORY
             raise DigitImageError(
-                f"{image.format or 'this'} files are not supported: use PNG or JPEG"
-            )
-        if max(image.size) > MAX_UPLOAD_SIDE:
-            raise DigitImageError(
-                f"the image is {image.size[0]}x{image.size[1]} pixels; at most"
-                f" {MAX_UPLOAD_SIDE} on a side"
-            )
-        gray = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
-    except (UnidentifiedImageError, OSError) as error:
-        raise DigitImageError(f"not a readable image ({error})") from None
+                "the PNG carries too much text metadata: save it again without metadata"
+            ) from None
+        raise DigitImageError(f"not a readable image ({one_line(error)})") from None
+    except Exception as error:  # noqa: BLE001 - any decoder failure on untrusted bytes
+        raise DigitImageError(f"not a readable image ({one_line(error)})") from None
+
+
+def one_line(error: Exception, limit: int = 120) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def too_large(width: int, height: int) -> DigitImageError:
+    return DigitImageError(
+        f"the image is {width}x{height} pixels; at most {MAX_UPLOAD_SIDE} on a side and"
+        f" {MAX_UPLOAD_PIXELS / 1e6:g} megapixels: crop or shrink it"
+    )
+
+
+def from_upload(data: bytes) -> np.ndarray:
+    """An uploaded PNG/JPEG -> MNIST-like 28x28. Dark ink on a light background is inverted."""
+    gray = decode_upload(data)
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     if np.median(border) > 0.5:  # light paper, dark ink: MNIST is the other way round
         gray = 1.0 - gray

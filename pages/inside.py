@@ -8,7 +8,14 @@ import streamlit as st
 import torch
 
 from core.lenet import FEATURE_LAYERS, LeNet5, feature_maps
-from core.preprocess import DigitImageError, from_upload, mnist_like, to_grayscale
+from core.preprocess import (
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_PIXELS,
+    DigitImageError,
+    from_upload,
+    mnist_like,
+    to_grayscale,
+)
 from core.runs import Run, default_runs_dir
 from dashboard.charts import mosaic, mosaic_figure, probability_bars_figure
 from dashboard.widgets import finished_run_ids, mnist_test_digits
@@ -102,8 +109,10 @@ with left:
                 st.warning(str(error))
     else:
         upload = st.file_uploader(
-            "A PNG or JPEG of one digit (at most 2 MB)",
+            f"A PNG or JPEG of one digit (at most {MAX_UPLOAD_BYTES // 2**20} MB,"
+            f" {MAX_UPLOAD_PIXELS // 1_000_000} megapixels)",
             type=["png", "jpg", "jpeg"],
+            max_upload_size=MAX_UPLOAD_BYTES // 2**20,
             key="inside_upload",
         )
         if upload is not None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image, PngImagePlugin
 from streamlit.testing.v1 import AppTest
 
 from core import data
 from core.lenet import LeNet5, LeNetArchitecture, lenet_layer_table
-from core.runs import open_run
+from core.preprocess import from_upload
+from core.runs import Run, open_run
 from core.train import TrainConfig, train
 from dashboard.site import ARCHITECTURE, INSIDE
 
@@ -89,3 +93,90 @@ def test_inside_page_empty_state(monkeypatch, tmp_path: Path) -> None:
     app.run()
     assert not app.exception
     assert "No finished training run yet" in app.info[0].value
+
+
+@pytest.fixture(scope="module")
+def untrained_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished run whose best checkpoint is a freshly initialised LeNet-5: enough for the
+    upload path, without training anything."""
+    run = Run(tmp_path_factory.mktemp("upload-runs") / "upload-run")
+    run.path.mkdir()
+    run.write_config({"lr": 0.1, "seed": 0, "epochs": 1})
+    torch.manual_seed(0)
+    run.save_checkpoint("best", {"model": LeNet5().state_dict()})
+    run.write_status("completed")
+    return run.path.parent
+
+
+def png(image: Image.Image, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", **options)
+    return buffer.getvalue()
+
+
+def a_one(background: int, ink: int, dtype=np.uint8) -> np.ndarray:
+    picture = np.full((200, 200), background, dtype=dtype)
+    picture[40:160, 90:110] = ink
+    return picture
+
+
+def text_bomb() -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "x" * 2_000_000, zip=True)  # 2 MB of text in 2 kB
+    return png(Image.fromarray(a_one(255, 0)), pnginfo=info)
+
+
+def transparent_ink() -> bytes:
+    rgba = np.zeros((200, 200, 4), dtype=np.uint8)
+    rgba[40:160, 90:110] = (0, 0, 0, 255)
+    return png(Image.fromarray(rgba))
+
+
+def upload_page(monkeypatch, root: Path, data: bytes) -> AppTest:
+    monkeypatch.setenv("CNN_RUNS_DIR", str(root))
+    app = AppTest.from_file(str(INSIDE.file), default_timeout=120)
+    app.session_state["inside_source"] = "upload"
+    app.run()
+    assert not app.exception, app.exception
+    app.file_uploader(key="inside_upload").set_value(("digit.png", data, "image/png")).run()
+    assert not app.exception, app.exception
+    return app
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda: png(Image.new("L", (20_000, 20_000), 255)), "400,000,000 pixels; at most"),
+        (text_bomb, "too much text metadata"),
+        (lambda: b"GIF89a not really", "not a readable image"),
+    ],
+    ids=["decompression-bomb", "2MB-text-chunk", "garbage"],
+)
+def test_bad_uploads_are_one_line_errors(monkeypatch, untrained_runs_root, make, message) -> None:
+    app = upload_page(monkeypatch, untrained_runs_root, make())
+    errors = [e.value for e in app.error]
+    assert len(errors) == 1 and message in errors[0], errors
+    assert errors[0].startswith("Could not use this file:") and "\n" not in errors[0]
+    assert "Draw a digit on the canvas" in app.info[0].value  # and no prediction
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize(
+    "make",
+    [transparent_ink, lambda: png(Image.fromarray(a_one(60_000, 6_000, np.uint16)))],
+    ids=["dark-ink-on-transparent", "16-bit-grey"],
+)
+def test_uploaded_digit_is_read(monkeypatch, untrained_runs_root, make) -> None:
+    data = make()
+    app = upload_page(monkeypatch, untrained_runs_root, data)
+    assert not app.error, [e.value for e in app.error]
+    model = LeNet5()
+    model.load_state_dict(
+        open_run(untrained_runs_root / "upload-run").load_checkpoint("best")["model"]
+    )
+    digit = from_upload(data)
+    assert digit[13, 13:15].max() > 0.5 and digit[0, 0] == 0.0  # the '1', bright on dark
+    with torch.inference_mode():
+        expected = int(model.eval()(torch.from_numpy(digit)[None, None]).argmax())
+    assert app.subheader[0].value.startswith(f"Prediction: {expected}")

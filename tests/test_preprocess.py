@@ -7,10 +7,11 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from core.preprocess import (
     MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_PIXELS,
     DigitImageError,
     centre_of_mass,
     from_upload,
@@ -65,10 +66,17 @@ def test_canvas_rgba_and_empty_input() -> None:
     assert mnist_like(to_grayscale(rgba)).max() > 0.5
 
 
-def png_bytes(array: np.ndarray, format: str = "PNG") -> bytes:
+def png_bytes(array: np.ndarray | Image.Image, format: str = "PNG", **options) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format=format)
+    image = array if isinstance(array, Image.Image) else Image.fromarray(array)
+    image.save(buffer, format=format, **options)
     return buffer.getvalue()
+
+
+def dark_one_on_white() -> np.ndarray:
+    paper = np.full((200, 200), 255, dtype=np.uint8)
+    paper[40:160, 90:110] = 0  # a dark '1'
+    return paper
 
 
 def test_upload_dark_ink_on_white_is_inverted() -> None:
@@ -86,3 +94,57 @@ def test_upload_validation() -> None:
     gif = png_bytes(np.zeros((10, 10), dtype=np.uint8), "GIF")
     with pytest.raises(DigitImageError, match="GIF files are not supported"):
         from_upload(gif)
+
+
+def test_decompression_bomb_is_refused_before_decoding() -> None:
+    bomb = png_bytes(Image.new("L", (20_000, 20_000), 255))  # 400 megapixels in a small file
+    assert len(bomb) < MAX_UPLOAD_BYTES
+    with pytest.raises(DigitImageError, match="400,000,000 pixels; at most 4 megapixels"):
+        from_upload(bomb)
+    just_over = png_bytes(Image.new("L", (2_100, 2_000), 255))  # under Pillow's own limit
+    assert 2_100 * 2_000 > MAX_UPLOAD_PIXELS
+    with pytest.raises(DigitImageError, match="2100x2000 pixels; at most"):
+        from_upload(just_over)
+
+
+@pytest.mark.parametrize("add", ["ztxt", "itxt"])
+def test_huge_compressed_text_chunk_is_a_clear_message(add: str) -> None:
+    info = PngImagePlugin.PngInfo()
+    if add == "ztxt":
+        info.add_text("comment", "x" * 2_000_000, zip=True)  # 2 MB unpacked, 2 kB in the file
+    else:
+        info.add_itxt("comment", "x" * 2_000_000, zip=True)
+    data = png_bytes(dark_one_on_white(), pnginfo=info)
+    assert len(data) < 10_000
+    with pytest.raises(DigitImageError, match="too much text metadata"):
+        from_upload(data)
+
+
+def test_plain_text_chunk_within_the_size_limit_still_reads() -> None:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "x" * 2_000_000)
+    data = png_bytes(dark_one_on_white(), pnginfo=info)
+    np.testing.assert_array_equal(from_upload(data), from_upload(png_bytes(dark_one_on_white())))
+
+
+def test_dark_ink_on_transparent_reads_like_ink_on_paper() -> None:
+    rgba = np.zeros((200, 200, 4), dtype=np.uint8)  # transparent black everywhere
+    rgba[40:160, 90:110] = (0, 0, 0, 255)  # opaque black ink
+    digit = from_upload(png_bytes(rgba))
+    np.testing.assert_allclose(digit, from_upload(png_bytes(dark_one_on_white())), atol=1e-6)
+    gray_alpha = Image.fromarray(rgba).convert("LA")
+    np.testing.assert_allclose(from_upload(png_bytes(gray_alpha)), digit, atol=1e-6)
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped() -> None:
+    # Dark grey ink on light grey paper: every 16-bit value is above 255, so clipping made the
+    # whole picture white ("the image is empty").
+    paper = np.full((200, 200), 60_000, dtype=np.uint16)
+    paper[40:160, 90:110] = 6_000
+    data = png_bytes(paper)
+    assert Image.open(io.BytesIO(data)).mode.startswith("I")
+    eight_bit = np.full((200, 200), round(60_000 / 257), dtype=np.uint8)
+    eight_bit[40:160, 90:110] = round(6_000 / 257)
+    np.testing.assert_allclose(from_upload(data), from_upload(png_bytes(eight_bit)), atol=0.02)
+    digit = from_upload(data)
+    assert digit[13, 13:15].max() > 0.5 and digit[0, 0] == 0.0
