@@ -100,6 +100,7 @@ def finished_run_ids(empty_message: str, state_key: str) -> list[str]:
     With no finished run, shows `empty_message`, a link to the training page, and stops."""
     from core.runs import RUN_ID_PATTERN, default_runs_dir, list_runs
     from dashboard.site import TRAINING
+    from dashboard.text import plain
 
     ids = [
         run.id
@@ -112,7 +113,9 @@ def finished_run_ids(empty_message: str, state_key: str) -> list[str]:
         st.stop()
     wanted = st.query_params.get("run")
     if wanted is not None and (not RUN_ID_PATTERN.match(wanted) or wanted not in ids):
-        st.warning(f"Ignored the link's run {wanted[:40]!r}: no finished run has that name.")
+        st.warning(
+            f"Ignored the link's run {plain(repr(wanted[:40]))}: no finished run has that name."
+        )
         wanted = None
     if state_key not in st.session_state or st.session_state[state_key] not in ids:
         st.session_state[state_key] = wanted or ids[0]  # the newest by default

@@ -6,6 +6,8 @@ folder, so opening this page again is instant.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import numpy as np
 import streamlit as st
 
@@ -19,6 +21,7 @@ from dashboard.charts import (
     probability_bars_figure,
 )
 from dashboard.site import INSIDE
+from dashboard.text import plain
 from dashboard.widgets import finished_run_ids, mnist_test_digits
 
 PAPER_TEST_RISK = 0.0095  # LeCun et al. 1998, LeNet-5 without distortions
@@ -60,7 +63,7 @@ run = Run(runs_root / run_id)
 try:
     evaluation = evaluation_of(run_id, run.checkpoint_path("best").stat().st_mtime)
 except (OSError, ValueError, RuntimeError) as error:
-    st.error(f"Could not evaluate run {run_id}: {error}")
+    st.error(f"Could not evaluate run {plain(run_id)}: {plain(error)}")
     st.stop()
 
 # ------------------------------------------------------------------ headline
@@ -216,7 +219,8 @@ if inspected is not None and 0 <= inspected < len(evaluation.labels):
         f"True **{true_label}**, predicted **{predicted_label}**"
         f" ({evaluation.confidence[inspected]:.1%})"
     )
-    a.markdown(f"[Open it inside the network](/{INSIDE.url_path}?run={run_id}&index={inspected})")
+    link = f"/{INSIDE.url_path}?{urlencode({'run': run_id, 'index': inspected})}"
+    a.markdown(f"[Open it inside the network]({link})")
     b.plotly_chart(
         probability_bars_figure(evaluation.probabilities[inspected], true_label),
         key="probabilities",

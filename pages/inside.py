@@ -18,6 +18,7 @@ from core.preprocess import (
 )
 from core.runs import Run, default_runs_dir
 from dashboard.charts import mosaic, mosaic_figure, probability_bars_figure
+from dashboard.text import plain
 from dashboard.widgets import finished_run_ids, mnist_test_digits
 
 SOURCES = ("test digit", "draw", "upload")
@@ -40,7 +41,7 @@ if "inside_index" not in state:
     try:
         state.inside_index = min(max(int(link_index), 0), 9_999) if link_index else 0
     except ValueError:
-        st.warning(f"Ignored the link's digit index {link_index[:12]!r}: not a number.")
+        st.warning(f"Ignored the link's digit index {plain(repr(link_index[:12]))}: not a number.")
         state.inside_index = 0
 
 
@@ -67,7 +68,7 @@ run = Run(runs_root / run_id)
 try:
     model = model_of(run_id, run.checkpoint_path("best").stat().st_mtime)
 except (OSError, RuntimeError, KeyError) as error:
-    st.error(f"Could not load run {run_id}'s best model: {error}")
+    st.error(f"Could not load run {plain(run_id)}'s best model: {plain(error)}")
     st.stop()
 
 # ------------------------------------------------------------------ the input
@@ -119,7 +120,7 @@ with left:
             try:
                 image = from_upload(upload.getvalue())
             except DigitImageError as error:
-                st.error(f"Could not use this file: {error}.")
+                st.error(f"Could not use this file: {plain(error)}.")
     if image is not None:
         st.image(
             np.kron(255 - (image * 255).astype(np.uint8), np.ones((6, 6), np.uint8)),
