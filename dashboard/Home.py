@@ -1,14 +1,36 @@
-"""Entry point: `streamlit run dashboard/Home.py` (from the repository root).
+"""Entry point: `streamlit run dashboard/Home.py`, from any directory (the server's settings
+are in `dashboard/.streamlit/config.toml`, which Streamlit finds next to this script).
 
 Only a router: the pages live in the top-level `pages/` folder, one file each, and are
-listed in `dashboard/site.py`.
+listed in `dashboard/site.py`. Before routing, it refuses to serve a request that this
+local-only server should not answer (`dashboard/serve.py`).
 """
 
 import streamlit as st
+from streamlit import config
 
+from dashboard.serve import refusal
 from dashboard.site import PAGES
 
 st.set_page_config(page_title="CNN Explainer", page_icon=":material/grid_on:", layout="wide")
+
+
+def _option(name: str, default):
+    try:
+        return config.get_option(name) or default
+    except RuntimeError:  # a Streamlit that does not know the option
+        return default
+
+
+if not _option("global.appTest", False):  # AppTest runs scripts without any server
+    problem = refusal(
+        _option("server.address", ""),
+        _option("server.allowedHosts", []),
+        st.context.headers.get("Host"),
+    )
+    if problem:
+        st.error(problem, icon=":material/block:")
+        st.stop()
 
 navigation = st.navigation(
     [

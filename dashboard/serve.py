@@ -1,0 +1,79 @@
+"""Who may use this server: local only, unless the user opts out on purpose.
+
+The app starts training processes on this machine, so it must not be reachable from the
+network, nor from a web page that re-points its own name at 127.0.0.1 (DNS rebinding: the
+browser then sends `Host: evil.example`). Streamlit enforces both from the settings in
+`dashboard/.streamlit/config.toml` (bind address `localhost`, `server.allowedHosts`); `refusal`
+repeats the check in every script run, so that a server that did not get those settings (an
+older Streamlit, a deleted file) refuses to serve instead of serving everyone.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+OPT_OUT = (
+    "streamlit run dashboard/Home.py --server.address 0.0.0.0"
+    " --server.allowedHosts <the name or address you browse to>"
+)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a bind address (a name or an IP) is this machine only."""
+    name = address.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # "" (all interfaces), 0.0.0.0, ::, another name or a unix socket
+
+
+def host_name(host_header: str) -> str | None:
+    """The name in a Host header (port dropped), or None when it is not a plain host."""
+    try:
+        parts = urlsplit(f"//{host_header}")
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if not parts.hostname or parts.username or parts.password or parts.path or parts.query:
+        return None
+    return parts.hostname.lower().rstrip(".")
+
+
+def host_allowed(host_header: str, allowed_hosts: list[str]) -> bool:
+    """Streamlit's `server.allowedHosts` rule: exact names, `*.domain` or `*`; ports ignored."""
+    name = host_name(host_header)
+    if name is None:
+        return False
+    for pattern in (p.strip().lower().rstrip(".") for p in allowed_hosts):
+        if pattern == "*" or name == pattern.strip("[]"):
+            return True
+        if pattern.startswith("*.") and name.endswith(pattern[1:]):
+            return True
+    return False
+
+
+def refusal(address: str, allowed_hosts: list[str], host_header: str | None) -> str | None:
+    """Why this request must not be served (one line for the page), or None to serve it.
+
+    `address` and `allowed_hosts` are the server's `server.address` and `server.allowedHosts`;
+    `host_header` is the request's Host (None where there is none: not a browser)."""
+    allowed = list(allowed_hosts) or list(LOOPBACK_NAMES)
+    exposed_on_purpose = any(not is_loopback(host) for host in allowed)
+    if not is_loopback(address) and not exposed_on_purpose:
+        where = address or "all interfaces"
+        return (
+            f"This server listens on {where}, not on localhost only, and this app starts"
+            " training processes on this machine: it serves nobody. Start it with"
+            " `streamlit run dashboard/Home.py` (its settings in dashboard/.streamlit/config.toml"
+            f" keep it local), or expose it on purpose: `{OPT_OUT}`."
+        )
+    if host_header is not None and not host_allowed(host_header, allowed):
+        return (
+            "This page was opened under a name this server does not answer to: open it"
+            " at http://localhost instead."
+        )
+    return None
