@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.files import atomic_write
+
 if TYPE_CHECKING:  # torch is imported lazily so that `verify` starts fast
     import torch
 
@@ -124,21 +126,6 @@ def verify(data_dir: Path | str | None = None) -> list[FileCheck]:
     """Check size and MD5 of each of the four files; never modifies anything."""
     directory = raw_dir(data_dir)
     return [check_file(file, directory) for file in MNIST_FILES]
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temp file beside ``path`` and rename, so no half file is ever visible."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------- sources

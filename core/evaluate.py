@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.data import atomic_write
+from core.files import atomic_write
 from core.runs import Run
 
 EVALUATION_FILE = "evaluation.npz"

@@ -2,20 +2,30 @@
 
 A run folder holds
   config.json            the TrainConfig it was started with
-  status.json            queued / running / completed / stopped / diverged / failed (+ message)
+  status.json            queued / running / completed / stopped / diverged / failed / crashed
+  run.lock               locked (flock) by the one process that queues or trains the run
   metrics.jsonl          one JSON object per line: batch losses, epoch summaries
   last.pt, best.pt       checkpoints (model, optimizer, position, RNG state), loadable with
                          torch.load(..., weights_only=True)
   test.json              test risk and summary of the best model on the 10,000 test images
   test_predictions.npz   per-image labels, predictions and probabilities
+  stop.request           present when someone asked the run to stop (the page's Stop)
+
+Who is training a run is answered by the kernel, not by a PID in a file: the process that
+queues or trains a run holds an exclusive `flock` on `run.lock` for as long as it lives, and
+the kernel drops it however that process ends. A run whose status says queued/running while
+nobody holds the lock is `crashed` (`Run.current_status`), whichever way it was started; a
+second trainer that cannot take the lock is refused (`RunBusyError`).
 
 Nothing is lost on a crash: the metrics log is appended and flushed as it goes and fsynced at
-each epoch; everything else is written atomically (temp file + rename); the reader skips a
-half-written last line.
+each epoch; everything else is written atomically (temp file + rename). Every reader checks
+what it reads and raises `RunDamagedError` naming the file and what is wrong with it, so that a
+broken folder is one broken row, never a broken page.
 """
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import math
@@ -27,15 +37,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from core.data import atomic_write
+from core.files import atomic_write, atomic_write_json, json_safe, remove_partial_files
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNS_DIR_ENV = "CNN_RUNS_DIR"
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 STATES = ("queued", "running", "completed", "stopped", "diverged", "failed", "crashed")
+ACTIVE_STATES = ("queued", "running")
 FINAL_STATES = ("completed", "stopped", "diverged", "failed", "crashed")
+LOCK_FILE = "run.lock"
+STOP_FILE = "stop.request"
+LOG_FILE = "output.log"  # a background job's stdout and stderr (core/jobs.py)
+LOCK_FD_ENV = "CNN_RUN_LOCK_FD"  # a lock handed from the job process to its trainer
+LOCK_WAIT_SECONDS = 1.0  # a reader's probe holds the lock for microseconds: retry that long
+CRASH_MESSAGE = "the training process ended without saying why (killed, or out of memory)"
+
+
+class RunDamagedError(ValueError):
+    """A file of a run folder that cannot be read as what it should be."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+        self.reason = reason
+
+
+class RunBusyError(RuntimeError):
+    """Another live process queues or trains this run."""
 
 
 def default_runs_dir() -> Path:
@@ -51,29 +79,95 @@ def validate_run_id(run_id: str) -> str:
     return run_id
 
 
+def format_lr(lr: float) -> str:
+    """A learning rate as a name part: 0.1 -> '0.1', 1e6 -> '1e06', 1e-05 -> '1e-05'."""
+    return f"{lr:g}".replace("+", "")
+
+
 def new_run_id(lr: float, seed: int) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-lr{lr:g}-s{seed}-{os.urandom(2).hex()}"
+    return validate_run_id(f"{stamp}-lr{format_lr(lr)}-s{seed}-{os.urandom(2).hex()}")
 
 
-def _json_safe(value: Any) -> Any:
-    """NaN and inf are not JSON: store them as null with the word beside, never as a crash."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
-    return value
-
-
-def atomic_write_json(path: Path, value: Any) -> None:
-    atomic_write(path, json.dumps(_json_safe(value), indent=2).encode())
+# Kept for callers of the old names.
+_json_safe = json_safe
 
 
 def read_json(path: Path) -> Any:
     with open(path) as handle:
         return json.load(handle)
+
+
+def _read_json_file(path: Path) -> Any:
+    """The JSON in `path`; FileNotFoundError when absent, RunDamagedError when unreadable."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise RunDamagedError(path.name, f"cannot be read ({error.strerror or error})") from None
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise RunDamagedError(path.name, "is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        reason = f"is not valid JSON ({error.msg}, line {error.lineno})"
+        raise RunDamagedError(path.name, reason) from None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# The fields of each kind of metrics record, and what each must be.
+_BATCH_FIELDS = {"epoch": _is_count, "batch": _is_count, "step": _is_count}
+_EPOCH_FIELDS = {
+    "epoch": _is_count,
+    "epochs": _is_count,
+    "train_loss": _is_number,
+    "val_loss": _is_number,
+    "val_error": _is_number,
+    "best_epoch": _is_count,
+    "best_val_error": _is_number,
+}
+
+
+def valid_metrics_record(record: Any) -> bool:
+    """A batch or epoch record with every field a reader relies on (NaN losses are null)."""
+    if not isinstance(record, dict):
+        return False
+    if record.get("kind") == "batch":
+        loss = record.get("loss")
+        return (
+            all(check(record.get(key)) for key, check in _BATCH_FIELDS.items())
+            and (loss is None or _is_number(loss))
+            and (record.get("time") is None or _is_number(record.get("time")))
+        )
+    if record.get("kind") == "epoch":
+        return all(check(record.get(key)) for key, check in _EPOCH_FIELDS.items()) and all(
+            record.get(key) is None or _is_number(record.get(key))
+            for key in ("seconds", "images_per_second", "time")
+        )
+    return False
+
+
+# ---------------------------------------------------------------------------- the lock
+
+
+def _try_flock(fd: int, how: int, wait: float) -> bool:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, how | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
 
 
 @dataclass(frozen=True)
@@ -107,6 +201,14 @@ class Run:
     def predictions_path(self) -> Path:
         return self.path / "test_predictions.npz"
 
+    @property
+    def lock_path(self) -> Path:
+        return self.path / LOCK_FILE
+
+    @property
+    def stop_path(self) -> Path:
+        return self.path / STOP_FILE
+
     def checkpoint_path(self, name: str) -> Path:
         if name not in ("last", "best"):
             raise ValueError(f"checkpoint must be 'last' or 'best', got {name!r}")
@@ -114,7 +216,14 @@ class Run:
 
     # -- config and status
     def read_config(self) -> dict:
-        return read_json(self.config_path)
+        """The saved config as a dict (core.config.load_config checks its fields)."""
+        try:
+            config = _read_json_file(self.config_path)
+        except FileNotFoundError:
+            raise RunDamagedError("config.json", "is missing") from None
+        if not isinstance(config, dict):
+            raise RunDamagedError("config.json", f"holds a {type(config).__name__}, not an object")
+        return config
 
     def write_config(self, config: dict) -> None:
         atomic_write_json(self.config_path, config)
@@ -126,32 +235,165 @@ class Run:
         atomic_write_json(self.status_path, record)
 
     def read_status(self) -> dict:
+        """The status file as written, checked: a dict with a known state."""
         try:
-            return read_json(self.status_path)
-        except (FileNotFoundError, json.JSONDecodeError):
-            return {"state": "unknown", "message": "no status written yet"}
+            status = _read_json_file(self.status_path)
+        except FileNotFoundError:
+            raise RunDamagedError("status.json", "is missing") from None
+        if not isinstance(status, dict):
+            raise RunDamagedError("status.json", f"holds a {type(status).__name__}, not an object")
+        state = status.get("state")
+        if state not in STATES:
+            raise RunDamagedError("status.json", f"has an unknown state {str(state)[:40]!r}")
+        message = status.get("message")
+        if message is not None and not isinstance(message, str):
+            raise RunDamagedError("status.json", "has a message that is not text")
+        for key in ("epoch", "epochs"):
+            if key in status and not _is_count(status[key]):
+                raise RunDamagedError("status.json", f"has a {key} that is not a whole number")
+        if "updated" in status and not _is_number(status["updated"]):
+            raise RunDamagedError("status.json", "has an 'updated' time that is not a number")
+        return status
+
+    def current_status(self) -> dict:
+        """The status, corrected: queued/running with nobody holding the lock is `crashed`.
+
+        A crash is found once and recorded in status.json (under the lock, so it cannot
+        overwrite a trainer that has just started), so pages that poll every second do not
+        look for it again."""
+        status = self.read_status()
+        if status["state"] in FINAL_STATES or self.is_locked():
+            return status
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return status  # a folder being deleted, or read-only: report what it says
+        try:
+            if not _try_flock(fd, fcntl.LOCK_EX, 0.0):
+                return self.read_status()  # a process took it just now: it is alive
+            status = self.read_status()  # it may have ended just now, as it should
+            if status["state"] in FINAL_STATES:
+                return status
+            tail = self.output_tail()
+            message = CRASH_MESSAGE + (f"; its last output:\n{tail}" if tail else "")
+            extra = {k: v for k, v in status.items() if k not in ("state", "message", "updated")}
+            self.write_status("crashed", message, **extra)
+            return self.read_status()
+        finally:
+            os.close(fd)  # closing drops the lock
+
+    def is_locked(self) -> bool:
+        """True while some process holds the run's lock (queues or trains it)."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            if _try_flock(fd, fcntl.LOCK_SH, 0.0):
+                return False  # closing releases our probe at once
+            return True
+        finally:
+            os.close(fd)
+
+    def lock_holder_pid(self) -> int | None:
+        """The PID written into the lock file by its holder (for a signal), if any."""
+        try:
+            text = self.lock_path.read_text().strip()
+            return int(text) if text else None
+        except (OSError, ValueError):
+            return None
+
+    def acquire_lock(self, wait: float = LOCK_WAIT_SECONDS) -> int:
+        """Take the run's lock for this process (and the ones it hands the fd to).
+
+        Returns the open descriptor (keep it open for as long as the run is yours);
+        raises RunBusyError when another live process has it."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        if not _try_flock(fd, fcntl.LOCK_EX, wait):
+            os.close(fd)
+            holder = self.lock_holder_pid()
+            raise RunBusyError(
+                f"run {self.id} is already being trained or queued by another process"
+                + (f" (pid {holder})" if holder else "")
+                + "; stop it first, or wait for it to end"
+            )
+        self.write_lock_holder(fd, os.getpid())
+        return fd
+
+    @staticmethod
+    def write_lock_holder(fd: int, pid: int) -> None:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{pid}\n".encode(), 0)
+
+    def inherited_lock(self) -> int | None:
+        """The lock descriptor a job process handed down through $CNN_RUN_LOCK_FD, if it is
+        really this run's lock file (and is locked, which a handed-down fd always is)."""
+        text = os.environ.get(LOCK_FD_ENV)
+        if not text:
+            return None
+        try:
+            fd = int(text)
+            handed, ours = os.fstat(fd), os.stat(self.lock_path)
+        except (ValueError, OSError):
+            return None
+        if (handed.st_dev, handed.st_ino) != (ours.st_dev, ours.st_ino):
+            return None
+        os.environ.pop(LOCK_FD_ENV, None)  # our own children must not think they hold it
+        return fd
+
+    # -- stop requests (the page's Stop: a file, so no signal can race a process's start)
+    def request_stop(self) -> None:
+        atomic_write(self.stop_path, b"stop\n")
+
+    def stop_requested(self) -> bool:
+        return self.stop_path.exists()
+
+    def clear_stop_request(self) -> None:
+        self.stop_path.unlink(missing_ok=True)
+
+    # -- starting over
+    def remove_partial_files(self) -> list[str]:
+        """Temp files of checkpoint writes killed halfway (call while holding the lock)."""
+        return remove_partial_files(self.path)
+
+    def reset_results(self) -> None:
+        """Forget everything an attempt that left no last.pt produced: it starts over."""
+        for path in (
+            self.metrics_path,
+            self.checkpoint_path("best"),
+            self.test_path,
+            self.predictions_path,
+            self.path / "evaluation.npz",
+        ):
+            path.unlink(missing_ok=True)
 
     # -- metrics
     def append_metrics(self, records: Iterable[dict], sync: bool = False) -> None:
         with open(self.metrics_path, "a") as handle:
             for record in records:
-                handle.write(json.dumps(_json_safe(record)) + "\n")
+                handle.write(json.dumps(json_safe(record)) + "\n")
             handle.flush()
             if sync:
                 os.fsync(handle.fileno())
 
     def read_metrics(self) -> list[dict]:
-        """Every complete line; a half-written last line (a crash mid-write) is skipped."""
+        """Every complete, well-formed record. A half-written last line (a crash mid-write)
+        and lines that are not records with the fields readers need are skipped."""
         try:
-            text = self.metrics_path.read_text()
+            raw = self.metrics_path.read_bytes()
         except FileNotFoundError:
             return []
+        except OSError:
+            return []
         records = []
-        for line in text.splitlines():
+        for line in raw.decode("utf-8", errors="replace").splitlines():
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:
                 continue
+            if valid_metrics_record(record):
+                records.append(record)
         return records
 
     def truncate_metrics(self, keep: int) -> None:
@@ -162,37 +404,107 @@ class Run:
 
     # -- checkpoints
     def save_checkpoint(self, name: str, state: dict) -> None:
+        import torch
+
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write(self.checkpoint_path(name), buffer.getvalue())
 
-    def load_checkpoint(self, name: str, map_location: str | torch.device = "cpu") -> dict:
-        return torch.load(self.checkpoint_path(name), map_location=map_location, weights_only=True)
+    def load_checkpoint(self, name: str, map_location: Any = "cpu") -> dict:
+        """The checkpoint, or RunDamagedError naming the file when it cannot be one of ours."""
+        import torch
+
+        path = self.checkpoint_path(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"run {self.id} has no {path.name}")
+        try:
+            state = torch.load(path, map_location=map_location, weights_only=True)
+        except FileNotFoundError:
+            raise
+        except Exception as error:  # torch raises many kinds for a file that is not its own
+            raise RunDamagedError(
+                path.name, f"is not a readable checkpoint: {_checkpoint_problem(path, error)}"
+            ) from None
+        if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
+            raise RunDamagedError(path.name, "does not hold model weights")
+        return state
 
     def has_checkpoint(self, name: str) -> bool:
         return self.checkpoint_path(name).is_file()
 
     # -- results
     def read_test(self) -> dict | None:
+        """test.json, checked; None while the run has none."""
         try:
-            return read_json(self.test_path)
-        except (FileNotFoundError, json.JSONDecodeError):
+            test = _read_json_file(self.test_path)
+        except FileNotFoundError:
             return None
+        if not isinstance(test, dict):
+            raise RunDamagedError("test.json", f"holds a {type(test).__name__}, not an object")
+        risk = test.get("test_risk")
+        if not _is_number(risk) or not 0.0 <= risk <= 1.0:
+            raise RunDamagedError("test.json", "has no test risk between 0 and 1")
+        return test
+
+    # -- a job's output
+    def output_tail(self, lines: int = 15) -> str:
+        """The last lines of the job's output (its error message, when it crashed)."""
+        try:
+            text = (self.path / LOG_FILE).read_text(errors="replace")
+        except OSError:
+            return ""
+        # Progress bars redraw with carriage returns; keep only what a terminal would show.
+        visible = [line.rsplit("\r", 1)[-1] for line in text.splitlines()]
+        return "\n".join([line for line in visible if line.strip()][-lines:])
 
 
-def create_run(config: dict, run_dir: Path | None = None, runs_root: Path | None = None) -> Run:
-    """Make a new run folder (refusing to reuse one that has a config) and write its config."""
+def _checkpoint_problem(path: Path, error: Exception) -> str:
+    """What is wrong with a checkpoint torch.load refused, in words (torch's own messages run
+    to a paragraph about its defaults)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = -1
+    if size == 0:
+        return "the file is empty"
+    text = str(error)
+    if "Weights only load failed" in text or "Unsupported global" in text:
+        return "it holds objects other than tensors, which a safe load refuses"
+    if isinstance(error, EOFError) or "end of file" in text.lower() or "truncated" in text:
+        return "the file is cut short"
+    first = text.strip().splitlines()[0][:120] if text.strip() else ""
+    return f"not a PyTorch file ({type(error).__name__}{': ' + first if first else ''})"
+
+
+def create_run(
+    config: dict, run_dir: Path | None = None, runs_root: Path | None = None
+) -> tuple[Run, int]:
+    """Make a new run folder, locked by this process, with its status and config.
+
+    Refuses a folder that already holds a run, or holds anything else. Returns the run and
+    the lock's descriptor (see `Run.acquire_lock`)."""
     if run_dir is None:
         root = runs_root or default_runs_dir()
-        run_dir = root / new_run_id(config.get("lr", 0.0), config.get("seed", 0))
+        lr, seed = config.get("lr"), config.get("seed")
+        lr = lr if _is_number(lr) and math.isfinite(lr) else 0.0
+        run_dir = root / new_run_id(lr, seed if _is_count(seed) else 0)
     run = Run(Path(run_dir))
     validate_run_id(run.id)
     if run.config_path.exists():
         raise FileExistsError(f"{run.path} already holds a run; use --resume to continue it")
-    run.path.mkdir(parents=True, exist_ok=True)
-    run.write_config(config)
-    run.write_status("queued")
-    return run
+    if run.path.exists() and (not run.path.is_dir() or any(run.path.iterdir())):
+        raise FileExistsError(
+            f"{run.path} exists and is not an empty folder: choose a new folder for the run"
+        )
+    lock = run.acquire_lock(wait=0.0)
+    try:
+        # Status before config: a folder is listed as a run once it has config.json.
+        run.write_status("queued")
+        run.write_config(config)
+    except BaseException:
+        os.close(lock)
+        raise
+    return run, lock
 
 
 def open_run(run_dir: Path) -> Run:
@@ -208,5 +520,10 @@ def list_runs(runs_root: Path | None = None) -> list[Run]:
     root = runs_root or default_runs_dir()
     if not root.is_dir():
         return []
-    runs = [Run(path) for path in root.iterdir() if (path / "config.json").is_file()]
-    return sorted(runs, key=lambda run: run.config_path.stat().st_mtime, reverse=True)
+    runs = []
+    for path in root.iterdir():
+        try:
+            runs.append((path.joinpath("config.json").stat().st_mtime, Run(path)))
+        except OSError:  # not a run, or deleted just now
+            continue
+    return [run for _, run in sorted(runs, key=lambda pair: pair[0], reverse=True)]

@@ -1,22 +1,20 @@
-"""Train LeNet-5 on MNIST with the lecture's recipe (LESSON.md section 9).
+"""Train LeNet-5 on MNIST with the lecture's recipe (LESSON.md section 9): the loop.
 
     python -m core.train                                # 20 epochs at lr 0.1, batch 64
     python -m core.train --sweep 1,0.1,0.01 --epochs 1  # the learning-rate selection
     python -m core.train --run-dir runs/my-run --resume # continue an interrupted run
 
-The trainer knows nothing about Streamlit: the command line and the dashboard observe it
-through the same callbacks (`on_batch_end`, `on_epoch_end`), and every run is a folder on
-disk (core/runs.py) that anyone can read while it trains.
+The trainer knows nothing about Streamlit: the command line (core/train_cli.py) and the
+dashboard observe it through the same callbacks (`on_batch_end`, `on_epoch_end`), and every
+run is a folder on disk (core/runs.py) that anyone can read while it trains. What a run is
+(its config, checked) lives in core/config.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import io
 import math
 import os
-import re
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -28,88 +26,33 @@ import torch
 import torch.nn.functional as F
 
 from core import data
+from core.config import (  # noqa: F401  (re-exported: pages and tests import them from here)
+    LECTURE_TEST_RISK,
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    QUICK_DEMO,
+    TrainConfig,
+    available_cores,
+    load_config,
+    resolve_device,
+)
+from core.files import atomic_write
 from core.lenet import LeNet5
-from core.runs import Run, atomic_write_json, create_run, open_run
+from core.runs import Run, RunDamagedError, atomic_write_json, create_run, open_run
 
-LECTURE_TEST_RISK = 0.0091
-MAX_EPOCHS = 200
-MAX_BATCH_SIZE = 8192
 EVAL_BATCH_SIZE = 2048
-
-
-@dataclass
-class TrainConfig:
-    """The lecture's recipe by default: SGD, lr 0.1, batch 64, 20 epochs, 1,024 held out."""
-
-    lr: float = 0.1
-    epochs: int = 20
-    batch_size: int = 64
-    validation_size: int = data.VALIDATION_SIZE
-    seed: int = 0
-    device: str = "auto"
-    train_subset: int | None = None  # first N shuffled training images, for quick demos
-    log_every: int = 20  # batches between two logged batch losses
-    data_dir: str | None = None
-    group: str | None = None  # runs started together, e.g. a learning-rate sweep
-
-    @property
-    def train_images(self) -> int:
-        full = data.TRAIN_SIZE - self.validation_size
-        return min(self.train_subset, full) if self.train_subset else full
-
-    @property
-    def batches_per_epoch(self) -> int:
-        return math.ceil(self.train_images / self.batch_size)
-
-    def validate(self) -> TrainConfig:
-        """Raise ValueError naming the field and the allowed range; return self when fine."""
-        if isinstance(self.lr, bool) or not isinstance(self.lr, int | float):
-            raise ValueError(f"lr must be a number, got {self.lr!r}")
-        if not math.isfinite(self.lr) or self.lr <= 0:
-            raise ValueError(f"lr must be positive and finite, got {self.lr}")
-        bounds = {
-            "epochs": (self.epochs, 1, MAX_EPOCHS),
-            "batch_size": (self.batch_size, 1, MAX_BATCH_SIZE),
-            "validation_size": (self.validation_size, 1, 30_000),
-            "log_every": (self.log_every, 1, 100_000),
-            "seed": (self.seed, 0, 2**31 - 1),
-        }
-        if self.train_subset is not None:
-            bounds["train_subset"] = (self.train_subset, 1, data.TRAIN_SIZE)
-        for name, (value, low, high) in bounds.items():
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(
-                    f"{name} must be a whole number from {low} to {high}, got {value!r}"
-                )
-        if self.group is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,80}", str(self.group)):
-            raise ValueError(f"group must be letters, digits, '.', '_' or '-', got {self.group!r}")
-        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith(
-            "cuda:"
-        ):
-            raise ValueError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
-        return self
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` = CUDA, then Apple MPS, then CPU. An explicit device that is absent is an error."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("device cuda was asked for, but no CUDA GPU is available")
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device mps was asked for, but Apple MPS is not available")
-    return torch.device(name)
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+CHECKPOINT_KEYS = (
+    "model",
+    "optimizer",
+    "epoch",
+    "batch",
+    "epoch_loss_sum",
+    "epoch_seconds",
+    "best_epoch",
+    "best_val_error",
+    "metrics_written",
+    "rng_cpu",
+)
 
 
 @dataclass
@@ -263,10 +206,24 @@ class Trainer:
             self.run.save_checkpoint(name, self.state())
 
     def resume(self) -> None:
-        """Continue from the run's last checkpoint; metrics logged after it are dropped."""
-        if self.run is None or not self.run.has_checkpoint("last"):
+        """Continue from the run's last checkpoint; metrics logged after it are dropped.
+
+        Without a last.pt (killed before its first checkpoint) the run starts over, and what
+        the lost attempt logged is forgotten with it."""
+        if self.run is None:
             return
-        self.load_state(self.run.load_checkpoint("last", map_location=self.device))
+        if not self.run.has_checkpoint("last"):
+            self.run.reset_results()
+            return
+        state = self.run.load_checkpoint("last", map_location=self.device)
+        missing = [key for key in CHECKPOINT_KEYS if key not in state]
+        if missing:
+            raise RunDamagedError("last.pt", f"lacks {', '.join(missing)}")
+        try:
+            self.load_state(state)
+        except (RuntimeError, TypeError, ValueError, KeyError) as error:
+            reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else ""
+            raise RunDamagedError("last.pt", f"does not fit this run ({reason})") from None
         self.run.truncate_metrics(self.metrics_written)
         self.history = [
             EpochInfo(**{key: record[key] for key in EpochInfo.__dataclass_fields__})
@@ -284,6 +241,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         config, n = self.config, len(self.train_y)
         batches_per_epoch = math.ceil(n / config.batch_size)
+        log_every = config.loss_log_every
         if self.run is not None:
             self.run.write_status("running", epoch=self.epoch, epochs=config.epochs)
         pending: list[dict] = []
@@ -314,7 +272,7 @@ class Trainer:
                     pending.append(self.batch_record(step, loss_value))
                     return self.finish_diverged(pending, loss_value, step)
 
-                if self.batch % config.log_every == 0 or self.batch == batches_per_epoch:
+                if self.batch % log_every == 0 or self.batch == batches_per_epoch:
                     pending.append(self.batch_record(step, loss_value))
                     rate = window_images / max(time.perf_counter() - window_start, 1e-9)
                     window_start, window_images = time.perf_counter(), 0
@@ -390,6 +348,7 @@ class Trainer:
     ) -> TrainResult:
         if self.run is not None:
             self.run.write_status(status, message, epoch=self.epoch, epochs=self.config.epochs)
+            self.run.clear_stop_request()  # honoured, or moot: the run is over
         return TrainResult(
             status,
             message,
@@ -448,7 +407,7 @@ def save_predictions(
         predictions=predictions.numpy().astype(np.int64),
         probabilities=probabilities.numpy().astype(np.float32),
     )
-    data.atomic_write(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
 
 
 def train(
@@ -461,272 +420,54 @@ def train(
 ) -> TrainResult:
     """Train one run into its folder (a new one, or an existing one with resume=True).
 
-    On resume the run's saved config is used, except its device when `config.device` is not
-    "auto" (a run started on a GPU can finish on the CPU)."""
+    The run is locked for as long as this trains it (core/runs.py): a second trainer on the
+    same folder gets RunBusyError. On resume the run's saved config is used, except its device
+    when `config.device` is not "auto" (a run started on a GPU can finish on the CPU). A damaged
+    run folder raises RunDamagedError naming the file."""
     config.validate()
     if resume:
         if run_dir is None:
             raise ValueError("resume needs the run's folder")
         run = open_run(run_dir)
-        saved = TrainConfig(**run.read_config())
-        device = saved.device if config.device == "auto" else config.device
-        config = TrainConfig(**{**asdict(saved), "device": device}).validate()
+        lock = run.inherited_lock()  # a job process waited in the queue holding it for us
+        handed_down = lock is not None
+        if lock is None:
+            lock = run.acquire_lock()
+        try:
+            saved = load_config(run)
+            device = saved.device if config.device == "auto" else config.device
+            config = TrainConfig(**{**asdict(saved), "device": device}).validate()
+        except BaseException:
+            os.close(lock)
+            raise
     else:
-        run = create_run(asdict(config), run_dir, runs_root)
+        run, lock = create_run(asdict(config), run_dir, runs_root)
+        handed_down = False
     try:
+        if not handed_down:
+            run.clear_stop_request()  # a Stop meant for an earlier attempt
+        run.remove_partial_files()  # checkpoint writes that a kill cut short
+        callbacks = callbacks or Callbacks()
+        asked = callbacks.should_stop
+        callbacks = Callbacks(
+            callbacks.on_batch_end,
+            callbacks.on_epoch_end,
+            lambda: bool(asked and asked()) or run.stop_requested(),
+        )
         trainer = Trainer(config, splits, run, callbacks)
         if resume:
             trainer.resume()
         return trainer.fit()
     except BaseException as error:
         state = "stopped" if isinstance(error, KeyboardInterrupt) else "failed"
-        run.write_status(state, f"{type(error).__name__}: {error}")
+        known = isinstance(error, RunDamagedError | ValueError | data.MnistError)
+        run.write_status(state, str(error) if known else f"{type(error).__name__}: {error}")
         raise
-
-
-# ---------------------------------------------------------------------------- CLI
-
-
-class ProgressLine:
-    """One self-updating line on stderr: epoch, batch, images/s, ETA."""
-
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.started = time.perf_counter()
-        self.last_draw = 0.0
-        self.interactive = stream.isatty()
-
-    def batch(self, info: BatchInfo) -> None:
-        now = time.perf_counter()
-        if now - self.last_draw < (0.2 if self.interactive else 10.0):
-            return
-        self.last_draw = now
-        done = info.epoch * info.batches_per_epoch + info.batch + 1
-        total = info.epochs * info.batches_per_epoch
-        eta = (total - done) / max(done, 1) * (now - self.started)
-        width = 24
-        filled = int(width * (info.batch + 1) / info.batches_per_epoch)
-        text = (
-            f"epoch {info.epoch + 1}/{info.epochs} [{'#' * filled}{'.' * (width - filled)}]"
-            f" {info.batch + 1}/{info.batches_per_epoch}  loss {info.loss:.4f}"
-            f"  {info.images_per_second:,.0f} img/s  ETA {format_seconds(eta)}"
-        )
-        self.stream.write(("\r" + text + "\033[K") if self.interactive else text + "\n")
-        self.stream.flush()
-
-    def clear(self) -> None:
-        if self.interactive:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-
-
-def format_seconds(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return (
-        f"{seconds // 60}:{seconds % 60:02d}"
-        if seconds < 3600
-        else (f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}")
-    )
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive and finite: {text!r}")
-    return value
-
-
-def learning_rates(text: str) -> list[float]:
-    return [positive_float(part.strip()) for part in text.split(",") if part.strip()]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    defaults = TrainConfig()
-    parser = argparse.ArgumentParser(
-        prog="python -m core.train",
-        description="Train LeNet-5 on MNIST with mini-batch SGD (the lecture's recipe by default).",
-    )
-    parser.add_argument(
-        "--lr",
-        type=positive_float,
-        default=defaults.lr,
-        help=f"learning rate (default {defaults.lr})",
-    )
-    parser.add_argument(
-        "--epochs",
-        type=int,
-        default=defaults.epochs,
-        help=f"epochs to train, 1-{MAX_EPOCHS} (default {defaults.epochs})",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=defaults.batch_size,
-        help=f"mini-batch size (default {defaults.batch_size}, the lecture's)",
-    )
-    parser.add_argument(
-        "--validation-size",
-        type=int,
-        default=defaults.validation_size,
-        help="images held out of the training set for validation (default 1024)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=defaults.seed,
-        help="seed for the initial weights and the shuffling (default 0)",
-    )
-    parser.add_argument(
-        "--train-subset",
-        type=int,
-        default=None,
-        metavar="N",
-        help="train on N images only, for a quick demo (default: all 58,976)",
-    )
-    parser.add_argument(
-        "--device",
-        default=defaults.device,
-        help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda or mps",
-    )
-    parser.add_argument(
-        "--log-every",
-        type=int,
-        default=defaults.log_every,
-        metavar="BATCHES",
-        help=f"batches between logged batch losses (default {defaults.log_every})",
-    )
-    parser.add_argument(
-        "--run-dir",
-        type=Path,
-        default=None,
-        help="this run's folder (default: a new folder under --runs-root)",
-    )
-    parser.add_argument(
-        "--runs-root",
-        type=Path,
-        default=None,
-        help="where new run folders go (default: $CNN_RUNS_DIR or runs/)",
-    )
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue the run in --run-dir from its last checkpoint",
-    )
-    parser.add_argument(
-        "--sweep",
-        type=learning_rates,
-        default=None,
-        metavar="LR,LR,...",
-        help="one run per learning rate, e.g. 1,0.1,0.01 (the lecture's selection)",
-    )
-    parser.add_argument(
-        "--data-dir", default=None, help="MNIST data directory (default: $MNIST_DATA_DIR or data/)"
-    )
-    return parser
-
-
-def run_one(
-    config: TrainConfig,
-    args: argparse.Namespace,
-    run_dir: Path | None,
-    stop_requested: Callable[[], bool],
-) -> TrainResult:
-    progress = ProgressLine()
-
-    def on_epoch_end(info: EpochInfo) -> None:
-        progress.clear()
-        marker = "  *best" if info.best_epoch == info.epoch else ""
-        print(
-            f"epoch {info.epoch:>3}/{info.epochs}  train loss {info.train_loss:.4f}"
-            f"  val loss {info.val_loss:.4f}  val error {info.val_error:.4f}"
-            f"  {info.seconds:5.1f} s  {info.images_per_second:,.0f} img/s{marker}",
-            flush=True,
-        )
-
-    callbacks = Callbacks(
-        on_batch_end=progress.batch,
-        on_epoch_end=on_epoch_end,
-        should_stop=stop_requested,
-    )
-    result = train(config, run_dir, args.resume, callbacks, runs_root=args.runs_root)
-    progress.clear()
-    where = f" ({result.run.path})" if result.run else ""
-    if result.status == "completed":
-        print(
-            f"best epoch {result.best_epoch} (val error {result.best_val_error:.4f});"
-            f" test risk {result.test_risk:.4f} (lecture: {LECTURE_TEST_RISK}){where}"
-        )
-    else:
-        print(f"{result.status}: {result.message}{where}")
-    return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    stop = {"requested": False}
-
-    def request_stop(signum, frame) -> None:  # finish the batch, checkpoint, end as stopped
-        # A second Ctrl-C means "now"; a repeated SIGTERM (a double-clicked Stop) changes nothing.
-        if stop["requested"] and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        stop["requested"] = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-
-    lrs = args.sweep or [args.lr]
-    if args.sweep and (args.run_dir or args.resume):
-        parser.error("--sweep makes one new run per learning rate: drop --run-dir/--resume")
-    if args.resume and args.run_dir is None:
-        parser.error("--resume needs --run-dir, the folder of the run to continue")
-    try:
-        configs = [
-            TrainConfig(
-                lr=lr,
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                validation_size=args.validation_size,
-                seed=args.seed,
-                device=args.device,
-                train_subset=args.train_subset,
-                log_every=args.log_every,
-                data_dir=args.data_dir,
-            ).validate()
-            for lr in lrs
-        ]
-        resolve_device(args.device)
-    except ValueError as error:
-        parser.error(str(error))
-
-    results = []
-    try:
-        for config in configs:
-            if len(configs) > 1:
-                print(f"--- learning rate {config.lr:g} ---", flush=True)
-            results.append(run_one(config, args, args.run_dir, lambda: stop["requested"]))
-            if stop["requested"]:
-                break
-    except (data.MnistError, FileNotFoundError, FileExistsError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-
-    if len(results) > 1:
-        print("\nlearning rate  status      final train loss  val error")
-        for config, result in zip(configs, results, strict=False):
-            last = result.history[-1] if result.history else None
-            loss = f"{last.train_loss:.4f}" if last else "-"
-            error = f"{last.val_error:.4f}" if last else "-"
-            print(f"{config.lr:<13g}  {result.status:<10}  {loss:>16}  {error:>9}")
-    # Diverging (lr 1) and stopping on request are outcomes, not errors; failures raise above.
-    return 0
+    finally:
+        os.close(lock)  # the kernel would drop it at exit anyway; a library caller goes on
 
 
 if __name__ == "__main__":
+    from core.train_cli import main
+
     sys.exit(main())

@@ -102,11 +102,13 @@ def finished_run_ids(empty_message: str, state_key: str) -> list[str]:
     from dashboard.site import TRAINING
     from dashboard.text import plain
 
-    ids = [
-        run.id
-        for run in list_runs(default_runs_dir())
-        if run.read_status().get("state") == "completed" and run.has_checkpoint("best")
-    ]
+    def finished(run) -> bool:
+        try:  # a damaged run is listed (and can be deleted) on the training page only
+            return run.read_status()["state"] == "completed" and run.has_checkpoint("best")
+        except (OSError, ValueError):
+            return False
+
+    ids = [run.id for run in list_runs(default_runs_dir()) if finished(run)]
     if not ids:
         st.info(empty_message)
         st.markdown(f"[Go to the training page](/{TRAINING.url_path})")

@@ -67,7 +67,7 @@ st.query_params["run"] = run_id
 run = Run(runs_root / run_id)
 try:
     model = model_of(run_id, run.checkpoint_path("best").stat().st_mtime)
-except (OSError, RuntimeError, KeyError) as error:
+except (OSError, ValueError, RuntimeError, KeyError) as error:
     st.error(f"Could not load run {plain(run_id)}'s best model: {plain(error)}")
     st.stop()
 

@@ -13,12 +13,23 @@ import pandas as pd
 import streamlit as st
 
 from core import jobs
+from core.config import LECTURE_TEST_RISK, MAX_EPOCHS, PLATEAU_STEPS, QUICK_DEMO, TrainConfig
 from core.runs import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
-from core.train import LECTURE_TEST_RISK, MAX_EPOCHS, TrainConfig
 from dashboard.charts import training_curves_figure
+from dashboard.text import plain
 from dashboard.widgets import cached_metrics, mnist_problems
 
-SUBSETS = {"all 58,976": None, "20,000": 20_000, "5,000 (quick demo)": 5_000, "1,000": 1_000}
+SUBSETS = {"all 58,976": None, "40,000": 40_000, "20,000": 20_000, "5,000": 5_000, "1,000": 1_000}
+FORM_DEFAULTS = {
+    "lr_choice": "0.1",
+    "custom_lr": "0.05",
+    "epochs": 20,
+    "subset": "all 58,976",
+    "seed": 0,
+    "device": "auto",
+    "batch_size": 64,
+    "validation_size": 1024,
+}
 LEARNING_RATES = ["0.1", "0.01", "1", "custom"]
 SWEEP = (1.0, 0.1, 0.01)
 REFRESH_SECONDS = 1.0
@@ -46,14 +57,16 @@ url_problems: list[str] = []
 preselected = [r for r in params.get_all("run") if r]
 for run_id in list(preselected):
     if not RUN_ID_PATTERN.match(run_id) or not (runs_root / run_id / "config.json").is_file():
-        url_problems.append(f"the link names run {run_id[:40]!r}, which does not exist")
+        url_problems.append(f"the link names run {plain(run_id[:40])}, which does not exist")
         preselected.remove(run_id)
 url_lr = params.get("lr")
 if url_lr is not None:
     try:
         TrainConfig(lr=float(url_lr)).validate()
     except ValueError:
-        url_problems.append(f"the link's learning rate {url_lr[:20]!r} is not a positive number")
+        url_problems.append(
+            f"the link's learning rate {plain(url_lr[:20])} is not a positive number"
+        )
         url_lr = None
 for problem in url_problems:
     st.warning(f"Ignored part of the link: {problem}.")
@@ -61,47 +74,74 @@ for problem in url_problems:
 # ------------------------------------------------------------------ launching
 if "form_nonce" not in st.session_state:
     st.session_state.form_nonce = uuid.uuid4().hex
+# The user's last choices: the form is rebuilt under a new key after each Train (so a repeated
+# click cannot start a run twice), and must come back as the user left it, not as defaults.
+form_values = st.session_state.setdefault("form_values", dict(FORM_DEFAULTS))
+if url_lr:
+    form_values.update(lr_choice="custom", custom_lr=url_lr)
 
 
 def submit(configs: list[TrainConfig]) -> None:
     """Start the runs, then rotate the form's key so a repeated click cannot start them again."""
-    started = [jobs.submit(config, runs_root) for config in configs]
+    try:
+        started = [jobs.submit(config, runs_root) for config in configs]
+    except (OSError, ValueError) as error:
+        st.error(f"Nothing was started: {plain(error)}")
+        return
     st.session_state.form_nonce = uuid.uuid4().hex
     st.session_state.follow = [run.id for run in started]
     st.toast(f"Started {len(started)} run{'s' if len(started) > 1 else ''}", icon="🚀")
 
 
-form_column, sweep_column = st.columns([3, 2], gap="large")
+form_column, side_column = st.columns([3, 2], gap="large")
 with form_column, st.form(key=f"new_run_{st.session_state.form_nonce}", border=True):
     st.subheader("New run")
     a, b, c = st.columns(3)
-    lr_default = LEARNING_RATES.index("custom") if url_lr else 0
     lr_choice = a.selectbox(
         "Learning rate",
         LEARNING_RATES,
-        index=lr_default,
+        index=LEARNING_RATES.index(form_values["lr_choice"]),
         help="The lecture compares 1, 0.1 and 0.01 and picks 0.1.",
     )
     custom_lr = a.text_input(
         "Custom learning rate",
-        value=url_lr or "0.05",
-        help="Used when 'custom' is chosen; any positive number.",
+        value=form_values["custom_lr"],
+        help="Used when 'custom' is chosen; any positive number (above ~10 it diverges).",
     )
-    epochs = b.number_input("Epochs", 1, MAX_EPOCHS, 20)
+    epochs = b.number_input("Epochs", 1, MAX_EPOCHS, form_values["epochs"])
     subset_label = b.selectbox(
-        "Training images", list(SUBSETS), index=0, help="A smaller subset makes a quick demo."
+        "Training images",
+        list(SUBSETS),
+        index=list(SUBSETS).index(form_values["subset"]),
+        help="A smaller subset trains faster; below ~6,400 images an epoch has fewer than"
+        f" {PLATEAU_STEPS} steps and stays on the loss plateau (chance).",
     )
-    seed = c.number_input("Seed", 0, 2**31 - 1, 0)
+    seed = c.number_input("Seed", 0, 2**31 - 1, form_values["seed"])
     device = c.selectbox(
-        "Device", ["auto", "cpu", "cuda", "mps"], help="auto = CUDA, then Apple MPS, then CPU"
+        "Device",
+        ["auto", "cpu", "cuda", "mps"],
+        index=["auto", "cpu", "cuda", "mps"].index(form_values["device"]),
+        help="auto = CUDA, then Apple MPS, then CPU",
     )
     with st.expander("Batch and validation sizes (the lecture's: 64 and 1,024)"):
         d, e = st.columns(2)
-        batch_size = d.number_input("Batch size", 1, 8192, 64)
-        validation_size = e.number_input("Validation images", 1, 30_000, 1024)
+        batch_size = d.number_input("Batch size", 1, 8192, form_values["batch_size"])
+        validation_size = e.number_input(
+            "Validation images", 1, 30_000, form_values["validation_size"]
+        )
     clicked = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
 
 if clicked:
+    st.session_state.form_values = dict(
+        lr_choice=lr_choice,
+        custom_lr=custom_lr,
+        epochs=int(epochs),
+        subset=subset_label,
+        seed=int(seed),
+        device=device,
+        batch_size=int(batch_size),
+        validation_size=int(validation_size),
+    )
     problems: dict[str, str] = {}
     lr_text = custom_lr if lr_choice == "custom" else lr_choice
     try:
@@ -109,7 +149,7 @@ if clicked:
         if not math.isfinite(lr) or lr <= 0:
             raise ValueError
     except ValueError:
-        problems["Learning rate"] = f"{lr_text!r} is not a positive, finite number"
+        problems["Learning rate"] = f"{plain(lr_text[:40])} is not a positive, finite number"
         lr = 0.1
     config = TrainConfig(
         lr=lr,
@@ -124,11 +164,11 @@ if clicked:
         try:
             config.validate()
             if device != "auto":
-                from core.train import resolve_device
+                from core.config import resolve_device
 
                 resolve_device(device)
         except ValueError as error:
-            problems["Settings"] = str(error)
+            problems["Settings"] = plain(error)
     if problems:
         with form_column:
             for field, problem in problems.items():
@@ -136,7 +176,20 @@ if clicked:
     else:
         submit([config])
 
-with sweep_column:
+with side_column:
+    st.subheader("Quick demo")
+    st.markdown(
+        f"One epoch on {QUICK_DEMO['train_subset']:,} images: a few seconds of training, and"
+        " the test risk falls from 90% (chance) to about 4%. Shorter runs show less: at"
+        f" α = 0.1 the loss sits on a plateau near ln 10 ≈ 2.30 for the first ~{PLATEAU_STEPS}"
+        " steps, so a run of a few dozen batches ends where it started."
+    )
+    if st.button(
+        "Quick demo",
+        icon=":material/bolt:",
+        key=f"quick_{st.session_state.form_nonce}",
+    ):
+        submit([TrainConfig(**QUICK_DEMO)])
     st.subheader("The lecture's learning-rate sweep")
     st.markdown(
         "One epoch each at α = 1, 0.1 and 0.01 on the full training set, curves overlaid."
@@ -153,43 +206,29 @@ with sweep_column:
 
 
 # ------------------------------------------------------------------ live panel
+def empty(value: float | None, text: str) -> str:
+    return "" if value is None else text
+
+
 def runs_frame(summaries: list[jobs.RunSummary]) -> pd.DataFrame:
-    def number(value: float | None) -> float:
-        return float("nan") if value is None else value  # an empty cell, not "None"
-
-    return pd.DataFrame(
-        {
-            "run": [s.id for s in summaries],
-            "status": [s.state for s in summaries],
-            "lr": [s.lr for s in summaries],
-            "epochs": [f"{s.epochs_done}/{s.epochs}" for s in summaries],
-            "images": [s.train_images for s in summaries],
-            "best val error": [number(s.best_val_error) for s in summaries],
-            "test risk": [number(s.test_risk) for s in summaries],
-            "vs lecture": [
-                number(None if s.test_risk is None else s.test_risk - LECTURE_TEST_RISK)
-                for s in summaries
-            ],
-            "duration (s)": [
-                number(None if s.duration_s is None else round(s.duration_s)) for s in summaries
-            ],
-        }
-    )
-
-
-@st.dialog("Delete run?")
-def confirm_delete(run_id: str) -> None:
-    st.write(f"Run **{run_id}** and its checkpoints will be deleted. This cannot be undone.")
-    left, right = st.columns(2)
-    if left.button("Delete", type="primary", key="confirm_delete"):
-        try:
-            jobs.delete(Run(runs_root / run_id))
-        except (ValueError, OSError) as error:
-            st.error(str(error))
-            return
-        st.rerun()
-    if right.button("Cancel", key="cancel_delete"):
-        st.rerun()
+    """The runs table. Empty cells are empty text (a NaN shows as a grey 'None')."""
+    rows = []
+    for s in summaries:
+        delta = None if s.test_risk is None else s.test_risk - LECTURE_TEST_RISK
+        rows.append(
+            {
+                "run": s.id,
+                "status": s.state,
+                "lr": empty(s.lr, f"{s.lr:g}" if s.lr is not None else ""),
+                "epochs": "" if s.damaged else f"{s.epochs_done}/{s.epochs}",
+                "images": empty(s.train_images, f"{s.train_images or 0:,}"),
+                "best val error": empty(s.best_val_error, f"{s.best_val_error or 0:.4f}"),
+                "test risk": empty(s.test_risk, f"{s.test_risk or 0:.4f}"),
+                "vs lecture": empty(delta, f"{delta or 0:+.4f}"),
+                "duration": empty(s.duration_s, format_seconds(s.duration_s)),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -200,54 +239,113 @@ def format_seconds(seconds: float | None) -> str:
 
 
 def read_summaries() -> list[jobs.RunSummary]:
+    """One row per run folder; a damaged folder is a `damaged` row, never a missing one."""
     summaries = []
     for run in list_runs(runs_root):
         try:
             summaries.append(jobs.summarize(run, cached_metrics(run)))
-        except (OSError, ValueError, TypeError, KeyError):
-            continue  # a folder being created or deleted right now
+        except FileNotFoundError:
+            continue  # deleted between the listing and the reading
+        except OSError as error:
+            summaries.append(
+                jobs.RunSummary(run.id, "damaged", f"the folder cannot be read ({error})")
+            )
     return summaries
 
 
+def delete_controls(run_id: str, key: str, column=None) -> None:
+    """Delete, then an inline confirmation (nothing is deleted by a single click)."""
+    where = column or st
+    pending = st.session_state.get("confirm_delete")
+    if pending != run_id:
+        if where.button("Delete", key=f"delete_{key}_{run_id}", icon=":material/delete:"):
+            st.session_state.confirm_delete = run_id
+            st.rerun()
+        return
+    st.warning(f"Delete run **{plain(run_id)}** and its checkpoints? This cannot be undone.")
+    yes, no, _ = st.columns([1, 1, 4])
+    if yes.button("Delete for good", type="primary", key=f"confirm_{key}_{run_id}"):
+        st.session_state.confirm_delete = None
+        try:
+            jobs.delete(Run(runs_root / run_id))
+        except (ValueError, OSError) as error:
+            st.error(f"Could not delete it: {plain(error)}")
+            return
+        st.toast(f"Deleted {run_id}")
+        st.rerun()
+    if no.button("Cancel", key=f"cancel_{key}_{run_id}"):
+        st.session_state.confirm_delete = None
+        st.rerun()
+
+
 def progress_panel() -> None:
-    """Every second while runs are active: progress, images/s, ETA and Stop."""
-    summaries = [s for s in read_summaries() if s.state in ("queued", "running")]
+    """Every second while runs are active: progress, images/s, ETA, Stop (and Delete for a
+    queued run)."""
+    summaries = [s for s in read_summaries() if s.active]
     if not summaries and st.session_state.get("was_active"):
         st.session_state.was_active = False
         st.rerun()  # a full rerun: the results are final and the page stops polling
     st.session_state.was_active = bool(summaries)
     for summary in summaries:
         label = f"**{summary.id}** (lr {summary.lr:g})"
-        if summary.state == "queued":
-            st.markdown(f"{label}: queued, waiting for a free slot")
-            continue
-        text_column, stop_column = st.columns([6, 1])
-        epoch_now = min(summary.epochs_done + 1, summary.epochs)
-        filled = round(summary.progress * 30)
-        speed = "-" if not summary.images_per_second else f"{summary.images_per_second:,.0f}"
-        # Plain text, not st.progress and st.metric: the browser redraws it every second, and
-        # on a 2-core machine that drawing is taken from the training run.
-        text_column.markdown(
-            f"{label}: epoch {epoch_now}/{summary.epochs}, batch"
-            f" {summary.batch_in_epoch}/{summary.batches_per_epoch}  \n"
-            f"`{'█' * filled}{'░' * (30 - filled)}` {summary.progress:.0%} · {speed} images/s"
-            f" · ETA {format_seconds(summary.eta_s)}"
-        )
+        text_column, stop_column, delete_column = st.columns([8, 1, 1])
+        if summary.state == "queued" or summary.batches_done == 0:
+            text_column.markdown(f"{label}: {summary.progress_text()}")
+        else:
+            filled = round(summary.progress * 30)
+            speed = "-" if not summary.images_per_second else f"{summary.images_per_second:,.0f}"
+            # Plain text, not st.progress and st.metric: the browser redraws it every second,
+            # and on a 2-core machine that drawing is taken from the training run.
+            text_column.markdown(
+                f"{label}: {summary.progress_text()}  \n"
+                f"`{'█' * filled}{'░' * (30 - filled)}` {summary.progress:.0%} · {speed}"
+                f" images/s · ETA {format_seconds(summary.eta_s)}"
+            )
         if stop_column.button("Stop", key=f"stop_{summary.id}", icon=":material/stop:"):
             jobs.stop(Run(runs_root / summary.id))
-            st.toast(f"Stopping {summary.id} after its current batch")
+            st.toast(
+                f"Stopping {summary.id}"
+                + (" before it starts" if summary.state == "queued" else " after its batch")
+            )
+        if summary.state == "queued":
+            delete_controls(summary.id, "queued", delete_column)
+
+
+def result_message(summary: jobs.RunSummary) -> None:
+    run_id = summary.id
+    if summary.test_risk is not None:
+        st.success(
+            f"**{run_id}**: test risk **{summary.test_risk:.4f}** (accuracy"
+            f" {1 - summary.test_risk:.2%}) with the weights of epoch"
+            f" {summary.best_epoch} of {summary.epochs}; the lecture reports"
+            f" {LECTURE_TEST_RISK} after 20 epochs on all 58,976 images."
+        )
+        if summary.epochs * summary.batches_per_epoch < PLATEAU_STEPS:
+            st.info(
+                f"This run took {summary.epochs * summary.batches_per_epoch} steps: fewer than"
+                f" the ~{PLATEAU_STEPS} the loss spends on its plateau at α = 0.1, so it has not"
+                " started to learn yet. Try the quick demo, or more images or epochs."
+            )
+    elif summary.state in ("diverged", "crashed", "failed", "damaged"):
+        st.error(f"**{run_id}** {summary.state}: {plain(summary.message or '')}")
+    elif summary.state == "stopped":
+        st.warning(
+            f"**{run_id}** stopped after {summary.epochs_done} of {summary.epochs} epochs:"
+            " select it in the table below to resume it."
+        )
 
 
 def results_panel() -> None:
     """Curves, results and the runs table; every CHART_SECONDS while runs are active."""
     summaries = read_summaries()
-    active = [s for s in summaries if s.state in ("queued", "running")]
     if not summaries:
         st.info(
-            "No runs yet: start one above. A quick demo (5,000 images, 3 epochs) takes"
-            " about half a minute on a laptop."
+            "No runs yet: start one above. The quick demo (one epoch on 40,000 images) learns"
+            " in a few seconds of training."
         )
         return
+    healthy = [s for s in summaries if not s.damaged]
+    active = [s for s in healthy if s.active]
 
     # Which runs to draw: the table's selection, else what was just started, else the newest.
     frame = runs_frame(summaries)
@@ -255,7 +353,13 @@ def results_panel() -> None:
     chosen = [summaries[i].id for i in selection if i < len(summaries)]
     if not chosen:
         followed = [r for r in st.session_state.get("follow", []) if r in frame["run"].values]
-        chosen = followed or preselected or [s.id for s in active] or [summaries[0].id]
+        chosen = (
+            followed
+            or preselected
+            or [s.id for s in active]
+            or [s.id for s in healthy[:1]]
+            or [summaries[0].id]
+        )
 
     by_id = {s.id: s for s in summaries}
     groups = {by_id[r].group for r in chosen if r in by_id and by_id[r].group}
@@ -264,7 +368,7 @@ def results_panel() -> None:
     curves = []
     for run_id in chosen:
         summary = by_id.get(run_id)
-        if summary is None:
+        if summary is None or summary.damaged:
             continue
         records = cached_metrics(Run(runs_root / run_id))
         label = f"lr {summary.lr:g}" if groups else f"{run_id[-4:]} lr {summary.lr:g}"
@@ -276,23 +380,8 @@ def results_panel() -> None:
             config={"displayModeBar": False},
         )
     for run_id in chosen:
-        summary = by_id.get(run_id)
-        if summary is None:
-            continue
-        if summary.test_risk is not None:
-            st.success(
-                f"**{run_id}**: test risk **{summary.test_risk:.4f}** (accuracy"
-                f" {1 - summary.test_risk:.2%}) with the weights of epoch"
-                f" {summary.best_epoch} of {summary.epochs}; the lecture reports"
-                f" {LECTURE_TEST_RISK} after 20 epochs on all 58,976 images."
-            )
-        elif summary.state in ("diverged", "crashed", "failed"):
-            st.error(f"**{run_id}** {summary.state}: {summary.message}")
-        elif summary.state == "stopped":
-            st.warning(
-                f"**{run_id}** stopped after {summary.epochs_done} of {summary.epochs} epochs:"
-                " select it in the table below to resume it."
-            )
+        if run_id in by_id:
+            result_message(by_id[run_id])
     if groups:
         st.caption(
             "Sweep: at α = 1 the loss stays near ln 10 ≈ 2.30 (chance) or diverges;"
@@ -308,13 +397,20 @@ def results_panel() -> None:
         selection_mode="multi-row",
         hide_index=True,
         column_config={
-            "lr": st.column_config.NumberColumn(format="%g"),
-            "best val error": st.column_config.NumberColumn(format="%.4f"),
-            "test risk": st.column_config.NumberColumn(format="%.4f"),
-            "vs lecture": st.column_config.NumberColumn(format="%+.4f", help="test risk − 0.0091"),
+            "vs lecture": st.column_config.TextColumn(help="test risk − 0.0091"),
+            "duration": st.column_config.TextColumn(help="minutes:seconds"),
         },
     )
-    if len(chosen) == 1 and chosen[0] in by_id:
+    damaged = [s for s in summaries if s.damaged]
+    for summary in damaged:
+        with st.container(border=True):
+            text, button = st.columns([6, 1])
+            text.markdown(
+                f"**{summary.id}** is damaged and cannot be shown:"
+                f" {plain(summary.message or 'unreadable')}. Delete it, or repair the file by hand."
+            )
+            delete_controls(summary.id, "damaged", button)
+    if len(chosen) == 1 and chosen[0] in by_id and not by_id[chosen[0]].damaged:
         summary = by_id[chosen[0]]
         left, middle, right = st.columns(3)
         if summary.state in ("stopped", "crashed", "failed") and left.button(
@@ -325,11 +421,9 @@ def results_panel() -> None:
                 st.session_state.follow = [summary.id]
                 st.rerun()
             except ValueError as error:
-                st.error(str(error))
-        if summary.state not in ("queued", "running") and right.button(
-            "Delete", key=f"delete_{summary.id}", icon=":material/delete:"
-        ):
-            confirm_delete(summary.id)
+                st.error(f"Could not resume it: {plain(error)}")
+        if not summary.active:
+            delete_controls(summary.id, "selected", right)
 
 
 # While runs are active this page reruns every second; in a browser on the same 2-core machine

@@ -107,7 +107,8 @@ def test_queue_runs_one_at_a_time_in_order(runs_root: Path, monkeypatch) -> None
 
 
 def test_delete_refuses_an_active_run_and_removes_a_finished_one(runs_root: Path) -> None:
-    run = jobs.submit(TrainConfig(epochs=1, train_subset=1_024), runs_root)
+    run = jobs.submit(TrainConfig(epochs=2, train_subset=16_384), runs_root)
+    wait_until(lambda: state(run) == "running")
     with pytest.raises(ValueError, match="stop it first"):
         jobs.delete(run)
     wait_until(lambda: state(run) == "completed")

@@ -1,0 +1,163 @@
+"""What a training run is: its config (the lecture's recipe by default), checked, and the device.
+
+TrainConfig()                       # SGD, lr 0.1, batch 64, 20 epochs, 1,024 held out
+TrainConfig(**QUICK_DEMO)           # one epoch on 40,000 images: learns in seconds
+load_config(run)                    # a run folder's config.json, every field checked
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+
+from core import data
+from core.runs import Run, RunDamagedError
+
+LECTURE_TEST_RISK = 0.0091
+MAX_EPOCHS = 200
+MAX_BATCH_SIZE = 8192
+MAX_VALIDATION_SIZE = 30_000
+# The weights are float32 (largest about 3.4e38): a larger step size cannot even be applied.
+# Every rate above ~10 already diverges, so the cap takes nothing away from the experiment.
+MAX_LR = 1e30
+# A batch loss is logged about this many times an epoch (every batch for tiny runs), so that
+# every run, however short, draws a curve, and a long one does not write a line per batch.
+LOSS_POINTS_PER_EPOCH = 50
+
+# Quick settings that show learning in seconds: at lr 0.1 the loss sits on a plateau near
+# ln 10 for the first ~100 steps, so a run of a few dozen batches stays at chance. One epoch on
+# 40,000 images (625 steps) reaches a few percent test risk (about 4% measured here).
+QUICK_DEMO = {"epochs": 1, "train_subset": 40_000}
+PLATEAU_STEPS = 100
+
+# The fields a saved config.json must have: they decide what is trained and on what. Fields
+# added later default to the lecture's values, so older runs still open.
+REQUIRED_FIELDS = ("lr", "epochs", "batch_size", "validation_size", "seed", "train_subset")
+
+
+@dataclass
+class TrainConfig:
+    """The lecture's recipe by default: SGD, lr 0.1, batch 64, 20 epochs, 1,024 held out."""
+
+    lr: float = 0.1
+    epochs: int = 20
+    batch_size: int = 64
+    validation_size: int = data.VALIDATION_SIZE
+    seed: int = 0
+    device: str = "auto"
+    train_subset: int | None = None  # first N shuffled training images, for quick demos
+    log_every: int | None = None  # batches between logged losses; None: ~50 points an epoch
+    data_dir: str | None = None
+    group: str | None = None  # runs started together, e.g. a learning-rate sweep
+
+    @property
+    def available_train_images(self) -> int:
+        return data.TRAIN_SIZE - self.validation_size
+
+    @property
+    def train_images(self) -> int:
+        full = self.available_train_images
+        return min(self.train_subset, full) if self.train_subset else full
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(self.train_images / self.batch_size)
+
+    @property
+    def loss_log_every(self) -> int:
+        """Batches between two logged batch losses."""
+        if self.log_every is not None:
+            return self.log_every
+        return max(1, self.batches_per_epoch // LOSS_POINTS_PER_EPOCH)
+
+    def validate(self) -> TrainConfig:
+        """Raise ValueError naming the field and the allowed range; return self when fine."""
+        if isinstance(self.lr, bool) or not isinstance(self.lr, int | float):
+            raise ValueError(f"lr must be a number, got {self.lr!r}")
+        if not math.isfinite(self.lr) or self.lr <= 0:
+            raise ValueError(f"lr must be positive and finite, got {self.lr}")
+        if self.lr > MAX_LR:
+            raise ValueError(
+                f"lr must be at most {MAX_LR:g} (float32 weights cannot take a larger step;"
+                f" any rate above about 10 already diverges), got {self.lr:g}"
+            )
+        bounds = {
+            "epochs": (self.epochs, 1, MAX_EPOCHS),
+            "batch_size": (self.batch_size, 1, MAX_BATCH_SIZE),
+            "validation_size": (self.validation_size, 1, MAX_VALIDATION_SIZE),
+            "seed": (self.seed, 0, 2**31 - 1),
+        }
+        if self.log_every is not None:
+            bounds["log_every"] = (self.log_every, 1, 100_000)
+        for name, (value, low, high) in bounds.items():
+            check_whole(name, value, low, high)
+        if self.train_subset is not None:
+            check_whole("train_subset", self.train_subset, 1, self.available_train_images)
+        if self.group is not None and (
+            not isinstance(self.group, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,80}", self.group)
+        ):
+            raise ValueError(f"group must be letters, digits, '.', '_' or '-', got {self.group!r}")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise ValueError(f"data_dir must be a folder name, got {self.data_dir!r}")
+        devices = ("auto", "cpu", "cuda", "mps")
+        if not isinstance(self.device, str) or (
+            self.device not in devices and not self.device.startswith("cuda:")
+        ):
+            raise ValueError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
+        return self
+
+
+def check_whole(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+
+
+def config_from_dict(saved: Any) -> TrainConfig:
+    """A TrainConfig from a saved dict, or ValueError saying what is missing, unknown or bad."""
+    if not isinstance(saved, dict):
+        raise ValueError(f"the config is a {type(saved).__name__}, not an object")
+    known = {field.name for field in fields(TrainConfig)}
+    unknown = sorted(str(key) for key in saved if key not in known)
+    if unknown:
+        raise ValueError(f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+    missing = [key for key in REQUIRED_FIELDS if key not in saved]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    return TrainConfig(**saved).validate()
+
+
+def load_config(run: Run) -> TrainConfig:
+    """The run's config.json as a checked TrainConfig; RunDamagedError names what is wrong."""
+    try:
+        return config_from_dict(run.read_config())
+    except RunDamagedError:
+        raise
+    except ValueError as error:
+        raise RunDamagedError("config.json", str(error)) from None
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` = CUDA, then Apple MPS, then CPU. An explicit device that is absent is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device cuda was asked for, but no CUDA GPU is available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device mps was asked for, but Apple MPS is not available")
+    return torch.device(name)
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1

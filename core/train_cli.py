@@ -1,0 +1,282 @@
+"""The trainer's command line: `python -m core.train` (see core/train.py for the loop).
+
+    python -m core.train                                # the lecture's recipe
+    python -m core.train --quick                        # one epoch on 40,000 images, seconds
+    python -m core.train --sweep 1,0.1,0.01 --epochs 1  # the learning-rate selection
+    python -m core.train --run-dir runs/my-run --resume # continue an interrupted run
+
+Every failure the user can fix (bad argument, busy or damaged run, missing MNIST) is one line
+on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from core import data
+from core.config import LECTURE_TEST_RISK, MAX_EPOCHS, QUICK_DEMO, TrainConfig, resolve_device
+from core.runs import RunBusyError, RunDamagedError
+from core.train import BatchInfo, Callbacks, EpochInfo, TrainResult, train
+
+
+class ProgressLine:
+    """One self-updating line on stderr: epoch, batch, images/s, ETA."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.started = time.perf_counter()
+        self.last_draw = 0.0
+        self.interactive = stream.isatty()
+
+    def batch(self, info: BatchInfo) -> None:
+        now = time.perf_counter()
+        if now - self.last_draw < (0.2 if self.interactive else 10.0):
+            return
+        self.last_draw = now
+        done = info.epoch * info.batches_per_epoch + info.batch + 1
+        total = info.epochs * info.batches_per_epoch
+        eta = (total - done) / max(done, 1) * (now - self.started)
+        width = 24
+        filled = int(width * (info.batch + 1) / info.batches_per_epoch)
+        text = (
+            f"epoch {info.epoch + 1}/{info.epochs} [{'#' * filled}{'.' * (width - filled)}]"
+            f" {info.batch + 1}/{info.batches_per_epoch}  loss {info.loss:.4f}"
+            f"  {info.images_per_second:,.0f} img/s  ETA {format_seconds(eta)}"
+        )
+        self.stream.write(("\r" + text + "\033[K") if self.interactive else text + "\n")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.interactive:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return (
+        f"{seconds // 60}:{seconds % 60:02d}"
+        if seconds < 3600
+        else (f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}")
+    )
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive and finite: {text!r}")
+    return value
+
+
+def learning_rates(text: str) -> list[float]:
+    return [positive_float(part.strip()) for part in text.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m core.train",
+        description="Train LeNet-5 on MNIST with mini-batch SGD (the lecture's recipe by default).",
+    )
+    parser.add_argument(
+        "--lr",
+        type=positive_float,
+        default=defaults.lr,
+        help=f"learning rate (default {defaults.lr})",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=defaults.epochs,
+        help=f"epochs to train, 1-{MAX_EPOCHS} (default {defaults.epochs})",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        help=f"mini-batch size (default {defaults.batch_size}, the lecture's)",
+    )
+    parser.add_argument(
+        "--validation-size",
+        type=int,
+        default=defaults.validation_size,
+        help="images held out of the training set for validation (default 1024)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        help="seed for the initial weights and the shuffling (default 0)",
+    )
+    parser.add_argument(
+        "--train-subset",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train on N images only, for a quick demo (default: all 58,976)",
+    )
+    parser.add_argument(
+        "--device",
+        default=defaults.device,
+        help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda or mps",
+    )
+    parser.add_argument(
+        "--log-every",
+        type=int,
+        default=None,
+        metavar="BATCHES",
+        help="batches between logged batch losses (default: about 50 points an epoch,"
+        " every batch for tiny runs)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"a quick demo that learns in seconds: {QUICK_DEMO['epochs']} epoch on"
+        f" {QUICK_DEMO['train_subset']:,} images (overrides --epochs and --train-subset)",
+    )
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        help="this run's folder (default: a new folder under --runs-root)",
+    )
+    parser.add_argument(
+        "--runs-root",
+        type=Path,
+        default=None,
+        help="where new run folders go (default: $CNN_RUNS_DIR or runs/)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --run-dir from its last checkpoint",
+    )
+    parser.add_argument(
+        "--sweep",
+        type=learning_rates,
+        default=None,
+        metavar="LR,LR,...",
+        help="one run per learning rate, e.g. 1,0.1,0.01 (the lecture's selection)",
+    )
+    parser.add_argument(
+        "--data-dir", default=None, help="MNIST data directory (default: $MNIST_DATA_DIR or data/)"
+    )
+    return parser
+
+
+def run_one(
+    config: TrainConfig,
+    args: argparse.Namespace,
+    run_dir: Path | None,
+    stop_requested: Callable[[], bool],
+) -> TrainResult:
+    progress = ProgressLine()
+
+    def on_epoch_end(info: EpochInfo) -> None:
+        progress.clear()
+        marker = "  *best" if info.best_epoch == info.epoch else ""
+        print(
+            f"epoch {info.epoch:>3}/{info.epochs}  train loss {info.train_loss:.4f}"
+            f"  val loss {info.val_loss:.4f}  val error {info.val_error:.4f}"
+            f"  {info.seconds:5.1f} s  {info.images_per_second:,.0f} img/s{marker}",
+            flush=True,
+        )
+
+    callbacks = Callbacks(
+        on_batch_end=progress.batch,
+        on_epoch_end=on_epoch_end,
+        should_stop=stop_requested,
+    )
+    result = train(config, run_dir, args.resume, callbacks, runs_root=args.runs_root)
+    progress.clear()
+    where = f" ({result.run.path})" if result.run else ""
+    if result.status == "completed":
+        print(
+            f"best epoch {result.best_epoch} (val error {result.best_val_error:.4f});"
+            f" test risk {result.test_risk:.4f} (lecture: {LECTURE_TEST_RISK}){where}"
+        )
+    else:
+        print(f"{result.status}: {result.message}{where}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    stop = {"requested": False}
+
+    def request_stop(signum, frame) -> None:  # finish the batch, checkpoint, end as stopped
+        # A second Ctrl-C means "now"; a repeated SIGTERM (a double-clicked Stop) changes nothing.
+        if stop["requested"] and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop["requested"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+
+    lrs = args.sweep or [args.lr]
+    if args.sweep and (args.run_dir or args.resume):
+        parser.error("--sweep makes one new run per learning rate: drop --run-dir/--resume")
+    if args.resume and args.run_dir is None:
+        parser.error("--resume needs --run-dir, the folder of the run to continue")
+    if args.quick:
+        args.epochs, args.train_subset = QUICK_DEMO["epochs"], QUICK_DEMO["train_subset"]
+    try:
+        configs = [
+            TrainConfig(
+                lr=lr,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                validation_size=args.validation_size,
+                seed=args.seed,
+                device=args.device,
+                train_subset=args.train_subset,
+                log_every=args.log_every,
+                data_dir=args.data_dir,
+            ).validate()
+            for lr in lrs
+        ]
+        resolve_device(args.device)
+    except ValueError as error:
+        parser.error(str(error))
+
+    results = []
+    try:
+        for config in configs:
+            if len(configs) > 1:
+                print(f"--- learning rate {config.lr:g} ---", flush=True)
+            results.append(run_one(config, args, args.run_dir, lambda: stop["requested"]))
+            if stop["requested"]:
+                break
+    except RunDamagedError as error:
+        print(f"error: run {args.run_dir} is damaged: {error}", file=sys.stderr)
+        return 2
+    except (data.MnistError, FileNotFoundError, FileExistsError, ValueError, RunBusyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+    if len(results) > 1:
+        print("\nlearning rate  status      final train loss  val error")
+        for config, result in zip(configs, results, strict=False):
+            last = result.history[-1] if result.history else None
+            loss = f"{last.train_loss:.4f}" if last else "-"
+            error = f"{last.val_error:.4f}" if last else "-"
+            print(f"{config.lr:<13g}  {result.status:<10}  {loss:>16}  {error:>9}")
+    # Diverging (lr 1) and stopping on request are outcomes, not errors; failures raise above.
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
