@@ -13,6 +13,17 @@ from plotly.colors import get_colorscale
 from core.conv import Geometry
 
 MAX_FRAMES = 400
+# The sliding-window figure's margins and the room its axes' tick labels take below the
+# plots, in pixels: Play and the cell slider go below that, never over the labels.
+TOP_MARGIN = 56
+BOTTOM_MARGIN = 130
+AXIS_LABELS = 30
+# Cell size in pixels: at most MAX_CELL, less when the maps need more than the width of a
+# TYPICAL_WIDTH-pixel figure (the explorer's main column at 1000-1400 px windows).
+MAX_CELL = 34
+TYPICAL_WIDTH = 640
+MIN_PLOT, MAX_PLOT = 40, 560
+MIN_TEXT_CELL = 20  # smaller cells show their numbers on hover only
 # Figures here skip plotly.py's validation (for speed), which is also what turns a colour
 # scale's name into colours; plotly.js knows other names, so the scales are spelled out.
 BLUES = get_colorscale("Blues")
@@ -173,8 +184,15 @@ class _FramesAsDicts(go.Figure):
         return result
 
 
-def _text(values: np.ndarray) -> list[list[str]]:
-    return [[_fmt(v) for v in row] for row in values]
+def _text(values: np.ndarray, padding: np.ndarray | None = None) -> list[list[str]]:
+    """Cell labels; a padding cell that holds no number (max pooling pads with -inf, which
+    the window never picks) reads "pad"."""
+    if padding is None:
+        padding = np.zeros(values.shape, dtype=bool)
+    return [
+        ["pad" if pad and not np.isfinite(v) else _fmt(v) for v, pad in zip(row, pads, strict=True)]
+        for row, pads in zip(values, padding, strict=True)
+    ]
 
 
 def sliding_window_figure(
@@ -194,7 +212,13 @@ def sliding_window_figure(
     (ph, pw), (h, w) = geometry.padding, geometry.in_size
     is_pad = (rows < ph) | (rows >= ph + h) | (cols < pw) | (cols >= pw + w)
     shown = np.where(is_pad | ~np.isfinite(padded), np.nan, padded)
-    split = wp / (wp + out_w) * 0.94
+    # The input's share of the width follows the sizes, within limits that leave each title
+    # room over its own map (a 1-cell output once pushed its title off the right edge).
+    split = min(max(wp / (wp + out_w), 0.5), 0.72) * 0.94
+    # Cells are square (scaleanchor), so a wide map is limited by the page's width, not by the
+    # figure's height: size the height for a typical width, or a wide input floats in white.
+    cell_in = min(MAX_CELL, TYPICAL_WIDTH * split / wp)
+    cell_out = min(MAX_CELL, TYPICAL_WIDTH * (0.94 - split) / out_w)
     grid_i, grid_j = np.mgrid[0:out_h, 0:out_w]
     data = [
         dict(
@@ -204,7 +228,8 @@ def sliding_window_figure(
             yaxis="y",
             colorscale=[[0, "#e2e8f0"], [1, "#e2e8f0"]],
             showscale=False,
-            hoverinfo="skip",
+            hoverongaps=False,
+            hovertemplate="padding (padded row %{y}, col %{x})<extra></extra>",
         ),
         dict(
             type="heatmap",
@@ -214,7 +239,12 @@ def sliding_window_figure(
             colorscale=BLUES,
             showscale=False,
             hovertemplate="padded row %{y}, col %{x}: %{z}<extra></extra>",
-            **(dict(text=_text(padded), texttemplate="%{text}") if hp * wp <= 400 else {}),
+            hoverongaps=False,
+            **(
+                dict(text=_text(padded, is_pad), texttemplate="%{text}")
+                if cell_in >= MIN_TEXT_CELL
+                else {}
+            ),
         ),
         dict(
             type="heatmap",
@@ -224,7 +254,11 @@ def sliding_window_figure(
             colorscale=ORANGES,
             showscale=False,
             hovertemplate="output row %{y}, col %{x}: %{z:.4g}<extra></extra>",
-            **(dict(text=_text(output), texttemplate="%{text}") if out_h * out_w <= 400 else {}),
+            **(
+                dict(text=_text(output), texttemplate="%{text}")
+                if cell_out >= MIN_TEXT_CELL
+                else {}
+            ),
         ),
         # Clicking a heatmap selects nothing in Streamlit; clicking a marker does. One faint
         # marker per output cell makes every cell clickable (this is trace 3).
@@ -264,7 +298,12 @@ def sliding_window_figure(
         for i, j in cells
     ]
 
-    def axis(domain: list[float], count: int, anchor: str, flip: bool, scale: str | None):
+    plot_height = round(min(MAX_PLOT, max(MIN_PLOT, hp * cell_in, out_h * cell_out)))
+    height = plot_height + TOP_MARGIN + BOTTOM_MARGIN
+
+    def axis(
+        domain: list[float], count: int, anchor: str, flip: bool, scale: str | None, cell: float
+    ):
         extra = dict(scaleanchor=scale, constrain="domain") if scale else dict(constrain="domain")
         return dict(
             domain=domain,
@@ -272,15 +311,20 @@ def sliding_window_figure(
             showgrid=False,
             zeroline=False,
             range=[count - 0.5, -0.5] if flip else [-0.5, count - 0.5],
-            dtick=1 if count <= 20 else 5,
+            dtick=1 if cell >= 14 and count <= 20 else 5 if count <= 50 else 10,
             **extra,
         )
 
+    def below_plot(pixels: float) -> float:
+        """A position `pixels` below the plots' bottom edge, in the paper units that plotly's
+        buttons and sliders take (so they clear the axis labels at every height)."""
+        return -pixels / plot_height
+
     layout = dict(
-        xaxis=axis([0, split], wp, "y", False, None),
-        yaxis=axis([0, 1], hp, "x", True, "x"),
-        xaxis2=axis([split + 0.06, 1], out_w, "y2", False, None),
-        yaxis2=axis([0, 1], out_h, "x2", True, "x2"),
+        xaxis=axis([0, split], wp, "y", False, None, cell_in),
+        yaxis=axis([0, 1], hp, "x", True, "x", cell_in),
+        xaxis2=axis([split + 0.06, 1], out_w, "y2", False, None, cell_out),
+        yaxis2=axis([0, 1], out_h, "x2", True, "x2", cell_out),
         annotations=[
             dict(
                 text=input_title,
@@ -304,8 +348,8 @@ def sliding_window_figure(
             ),
         ],
         shapes=static + _window_shapes(geometry, *selected, "#dc2626"),
-        height=max(320, min(720, 34 * max(hp, out_h) + 170)),
-        margin=dict(l=10, r=10, t=40, b=120),
+        height=height,
+        margin=dict(l=10, r=10, t=TOP_MARGIN, b=BOTTOM_MARGIN),
         plot_bgcolor="white",
     )
     controls = dict(
@@ -314,7 +358,7 @@ def sliding_window_figure(
                 type="buttons",
                 direction="left",
                 x=0,
-                y=-0.16,
+                y=below_plot(AXIS_LABELS + 22),
                 xanchor="left",
                 yanchor="top",
                 showactive=False,
@@ -343,11 +387,11 @@ def sliding_window_figure(
             dict(
                 active=cells.index(selected) if selected in cells else 0,
                 steps=steps,
-                x=0.2,
-                len=0.8,
-                y=-0.1,
+                x=0.3,
+                len=0.7,
+                y=below_plot(AXIS_LABELS),
                 yanchor="top",
-                pad=dict(t=0),
+                pad=dict(t=0, b=0),
                 currentvalue=dict(prefix="output cell (row, col): ", xanchor="right"),
             )
         ],

@@ -26,6 +26,7 @@ from dashboard.conv_views import (
     kernel_stack_figure,
     sliding_window_figure,
 )
+from dashboard.text import plain
 from dashboard.widgets import mnist_test_digits
 
 OPERATIONS = ("convolution", "max pooling", "average pooling")
@@ -79,7 +80,10 @@ if "conv_loaded" not in state:
             ignored.append(f"{key}={raw[:20]!r}")
         state[key] = raw if raw in allowed else default
     for key, default in FLAGS.items():
-        state[key] = st.query_params.get(key, "1" if default else "0") == "1"
+        raw = st.query_params.get(key)
+        if raw is not None and raw not in ("0", "1"):
+            ignored.append(f"{key}={raw[:12]!r} (allowed 0 or 1)")
+        state[key] = raw == "1" if raw in ("0", "1") else default
     state.conv_ignored = ignored
 
 
@@ -133,13 +137,15 @@ st.markdown(
     " input; pick an output cell to see its value written out as a sum of products."
 )
 if state.get("conv_ignored"):
-    st.warning("Ignored part of the link: " + ", ".join(state.conv_ignored) + ".")
+    st.warning("Ignored part of the link: " + plain(", ".join(state.conv_ignored)) + ".")
 
 st.caption("The eight cases of the lecture (Dumoulin and Visin), one click each:")
-case_columns = st.columns(4)
+# Two columns: the longest label needs about 250 px, which four columns only give on wide
+# screens (at 1000 px, four were cut to "no padding, n...").
+case_columns = st.columns(2)
 for index, name in enumerate(LECTURE_CASES):
     case = LECTURE_CASES[name]
-    case_columns[index % 4].button(
+    case_columns[index % 2].button(
         f"{name} ({case['size']}×{case['size']} → {case['out']}×{case['out']})",
         key=f"case_{index}",
         on_click=apply_case,
@@ -147,8 +153,11 @@ for index, name in enumerate(LECTURE_CASES):
         use_container_width=True,
     )
 
-controls, view = st.columns([1, 3], gap="large")
+# The controls live in the sidebar: in a quarter of the page they were cut off ("convoluti",
+# "True...") at 1000 px, and the figures get the whole width.
+controls, view = st.sidebar, st.container()
 with controls:
+    st.subheader("Settings")
     mode = st.radio("Dimensions", ("2D", "1D"), key="mode", horizontal=True)
     op = st.selectbox("Operation", OPERATIONS, key="op", on_change=pooling_defaults)
     one_d = mode == "1D"
@@ -299,11 +308,13 @@ with view:
     span_h, span_w = dilated_kernel_span(kh, dh), dilated_kernel_span(kw, dw)
     shape_text = f"{c_out}×{out_w}" if one_d else f"{c_out}×{out_h}×{out_w}"
     in_text = f"{c_in}×{state.w}" if one_d else f"{c_in}×{height}×{state.w}"
-    m1, m2, m3, m4, m5 = st.columns(5)
+    # Two rows of three: five metrics in one row cut values off ("3×24...", "2,711...").
+    m1, m2, m3 = st.columns(3)
+    m4, m5, _ = st.columns(3)
     m1.metric("Output shape", shape_text, help=f"input {in_text}")
     if pooling:
         m2.metric("Parameters", "0", help="pooling learns nothing")
-        m3.metric("FC weights, same sizes", "-")
+        m3.metric("FC parameters", "-", help="pooling has no weights to compare")
         m4.metric(
             "Operations", f"{c_out * out_h * out_w * kh * kw:,}", help="comparisons or additions"
         )
@@ -319,7 +330,12 @@ with view:
             + (f"{kw}" if one_d else f"{kh}·{kw}")
             + (f" + {c_out}" if state.bias else ""),
         )
-        m3.metric("FC weights, same sizes", f"{fc:,}", help="N_in × N_out (+ N_out biases)")
+        m3.metric(
+            "FC parameters",
+            f"{fc:,}",
+            help="weights of a fully connected layer with the same input and output sizes:"
+            " N_in × N_out (+ N_out biases)",
+        )
         m4.metric(
             "MACs",
             f"{conv_macs(c_in, c_out, (kh, kw), (out_h, out_w)):,}",
@@ -393,10 +409,15 @@ with view:
             "Input channel shown", list(range(c_in)), horizontal=True, key="show_channel"
         )
     output_map = output[out_channel]
-    title_in = f"padded input, channel {in_channel}" + (" (padding grey)" if ph or pw else "")
-    title_out = f"output channel {out_channel}" + (
-        " after ReLU" if state.get("relu") and not pooling else ""
-    )
+    # Short titles, one line each but for a second line of detail: long one-line titles ran
+    # into each other over small maps ("(padding grey)output channel 0").
+    shown_channel = out_channel if pooling else in_channel
+    title_in = ("padded input" if ph or pw else "input") + f", channel {shown_channel}"
+    if ph or pw:
+        title_in += "<br>(padding grey)"
+    title_out = f"output, channel {out_channel}"
+    if state.get("relu") and not pooling:
+        title_out += "<br>after ReLU"
     figure = sliding_window_figure(
         result.padded[in_channel if not pooling else out_channel],
         output_map,

@@ -7,7 +7,7 @@ import base64
 import numpy as np
 import pytest
 
-from core.conv import conv2d
+from core.conv import conv2d, pool2d
 from dashboard.conv_views import (
     MAX_FRAMES,
     frame_cells,
@@ -57,3 +57,31 @@ def test_kernel_presets() -> None:
     with pytest.raises(ValueError, match="3x3"):
         kernel_preset("sharpen", 5, 5, rng)
     assert len(kernel_stack_figure(np.ones((3, 2, 2)), "k").to_dict()["data"]) == 3
+
+
+def test_max_pooling_padding_reads_pad_never_minus_inf() -> None:
+    result = pool2d(np.arange(16.0).reshape(1, 4, 4), (2, 2), (2, 2), (1, 1), "max")
+    assert np.isneginf(result.padded[0, 0, 0])  # max pooling pads with -inf
+    spec = sliding_window_figure(
+        result.padded[0], result.output[0], result.geometry, (0, 0)
+    ).to_dict()
+    text = spec["data"][1]["text"]
+    assert not any("inf" in cell for row in text for cell in row)
+    assert text[0] == ["pad"] * 6 and text[1][0] == "pad" and text[1][-1] == "pad"
+    assert text[1][1:5] == ["0", "1", "2", "3"]  # the real input keeps its numbers
+
+
+def test_titles_sit_over_their_own_maps_and_the_slider_below_the_axes() -> None:
+    # A 1-cell output next to a wide input: its title must stay inside the figure.
+    result = pool2d(np.ones((1, 6, 6)), (6, 6), (6, 6), (0, 0), "avg")
+    spec = sliding_window_figure(
+        result.padded[0], result.output[0], result.geometry, (0, 0), output_title="output"
+    ).to_dict()
+    layout = spec["layout"]
+    titles = [a["x"] for a in layout["annotations"]]
+    assert titles[0] < 0.5 < titles[1] <= 0.9
+    assert layout["xaxis"]["domain"][1] < layout["xaxis2"]["domain"][0]
+    # Buttons and slider go below the tick labels (at least 25 px under the plots).
+    plot_height = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+    assert layout["sliders"][0]["y"] * plot_height <= -25
+    assert layout["updatemenus"][0]["y"] * plot_height <= -25

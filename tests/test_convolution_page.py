@@ -28,7 +28,7 @@ def test_defaults() -> None:
     app = page()
     assert metric(app, "Output shape") == "1×3×3"
     assert metric(app, "Parameters") == "9"
-    assert metric(app, "FC weights, same sizes") == f"{25 * 9:,}"
+    assert metric(app, "FC parameters") == f"{25 * 9:,}"
     assert metric(app, "MACs") == "81"
     assert metric(app, "Receptive field") == "3×3"
 
@@ -132,3 +132,12 @@ def test_the_url_reproduces_a_configuration_and_bad_values_are_ignored() -> None
     bad = page(h="500", op="teleport")
     assert any("Ignored part of the link" in w.value for w in bad.warning)
     assert metric(bad, "Output shape") == "1×3×3"
+
+
+def test_a_bad_flag_in_the_link_is_ignored_with_a_warning() -> None:
+    app = page(bias="maybe", relu="1")
+    warnings = [w.value for w in app.warning]
+    assert any("Ignored part of the link" in w and "bias" in w and "maybe" in w for w in warnings)
+    assert app.toggle(key="bias").value is False  # the default, not a guess
+    assert app.toggle(key="relu").value is True  # the good flags of the same link still apply
+    assert metric(app, "Parameters") == "9"
