@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from core import data
+from core.config import LOSS_POINTS_PER_EPOCH, QUICK_DEMO
 from core.lenet import LeNet5
 from core.runs import open_run
 from core.train import Callbacks, TrainConfig, Trainer, train
@@ -285,3 +286,23 @@ def test_config_validation() -> None:
         TrainConfig(batch_size=0).validate()
     assert TrainConfig().validate().batch_size == 64
     assert os.cpu_count() >= 1
+
+
+def test_every_run_however_short_draws_a_curve(splits: data.MnistSplits, tmp_path: Path) -> None:
+    """16 batches used to log one point (every 20th batch); now every batch of a tiny run,
+    and about 50 points an epoch of a long one (not 900)."""
+    train(TrainConfig(epochs=1, train_subset=1_000), tmp_path / "tiny", splits=splits)
+    steps = [step for step, _ in batch_losses(tmp_path / "tiny")]
+    assert steps == list(range(1, 17))
+    full = TrainConfig()
+    points = full.batches_per_epoch // full.loss_log_every
+    assert LOSS_POINTS_PER_EPOCH <= points < 2 * LOSS_POINTS_PER_EPOCH
+    assert TrainConfig(log_every=20).loss_log_every == 20  # older runs keep theirs
+
+
+def test_quick_demo_learns(splits: data.MnistSplits, tmp_path: Path) -> None:
+    """The quick demo must show learning: measured test risk 0.037 (seed 0, AMD EPYC) after
+    about 3 s of training. 0.15 is four times that and six times better than chance (0.90),
+    so it holds on any CPU; 1,000 images for an epoch (16 steps, on the plateau) gets 0.90."""
+    result = train(TrainConfig(**QUICK_DEMO), tmp_path / "quick", splits=splits)
+    assert result.status == "completed" and result.test_risk < 0.15
