@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale, sample_colorscale
 
 BLUE = "#2563eb"
 ORANGE = "#ea580c"
@@ -49,6 +50,56 @@ def smooth(values: list[float], weight: float) -> list[float]:
         last = last * weight + (1 - weight) * value
         smoothed.append(last / (1 - weight**count) if weight < 1 else value)
     return smoothed
+
+
+ERROR_HEADROOM = 0.15  # room above the highest validation error, as a share of it
+ERROR_FOOTROOM = 0.05  # and below 0
+
+
+def _is_finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and bool(np.isfinite(value))
+
+
+def error_axis_range(errors: list[float]) -> list[float]:
+    """The validation-error axis: from 0 to the highest error plus ERROR_HEADROOM of it, so
+    that the markers at the top (the best-epoch star is 16 px) stay inside the plot."""
+    top = max(errors, default=0.0)
+    if top <= 0:
+        return [0.0, 1.0]
+    # A little below 0 too: a perfect epoch's marker is not cut in half, and the 0% label
+    # clears the epoch axis' labels in the corner.
+    return [-top * ERROR_FOOTROOM, top * (1 + ERROR_HEADROOM)]
+
+
+def _empty_panel(figure: go.Figure, column: int, note: str) -> None:
+    """A panel with nothing to draw yet: no ticks or grid (an empty log axis spans 0.1 to
+    10k), a fixed range, a light frame, and the note in the middle."""
+    frame = dict(
+        range=[0, 1],
+        showticklabels=False,
+        ticks="",
+        showgrid=False,
+        zeroline=False,
+        showline=True,
+        linecolor="#e2e8f0",
+        mirror=True,
+    )
+    figure.update_xaxes(**frame, row=1, col=column)
+    figure.update_yaxes(**frame, type="linear", dtick=None, row=1, col=column)
+    # plotly.js leaves out a subplot that has no trace at all (and the note with it).
+    figure.add_scatter(x=[None], y=[None], showlegend=False, hoverinfo="skip", row=1, col=column)
+    suffix = "" if column == 1 else str(column)
+    figure.add_annotation(
+        text=note,
+        showarrow=False,
+        xref=f"x{suffix} domain",
+        yref=f"y{suffix} domain",
+        x=0.5,
+        y=0.5,
+        xanchor="center",
+        yanchor="middle",
+        font=dict(color=GREY, size=14),
+    )
 
 
 def training_curves_figure(
@@ -174,16 +225,13 @@ def training_curves_figure(
                     row=1,
                     col=2,
                 )
-    if curves and not any(r.get("kind") == "epoch" for _, _, records in curves for r in records):
-        figure.add_annotation(
-            text="appears after the first epoch",
-            showarrow=False,
-            xref="x2 domain",
-            yref="y2 domain",
-            x=0.5,
-            y=0.5,
-            font=dict(color=GREY),
-        )
+    all_records = [r for _, _, records in curves for r in records]
+    has_batches = any(r.get("kind") == "batch" for r in all_records)
+    errors = [
+        r["val_error"]
+        for r in all_records
+        if r.get("kind") == "epoch" and _is_finite(r.get("val_error"))
+    ]
     figure.update_xaxes(title_text="epoch", rangemode="tozero", gridcolor="#e2e8f0")
     figure.update_yaxes(
         title_text="cross-entropy",
@@ -196,11 +244,17 @@ def training_curves_figure(
     figure.update_yaxes(
         title_text="error rate",
         tickformat=".1%",
-        rangemode="tozero",
+        # Set, not autoranged: plotly's autorange left the best-epoch star (16 px) sticking
+        # out of the top of the axis when the error was near its maximum.
+        range=error_axis_range(errors),
         gridcolor="#e2e8f0",
         row=1,
         col=2,
     )
+    if not has_batches:
+        _empty_panel(figure, 1, "no batches logged yet")
+    if not errors:
+        _empty_panel(figure, 2, "appears after the first epoch")
     figure.update_layout(
         height=380,
         margin=dict(l=10, r=10, t=40, b=10),
@@ -212,6 +266,30 @@ def training_curves_figure(
 
 
 CONFUSION_CLICK_TRACE = 2  # the trace whose points a click on the confusion matrix selects
+CORRECT_GREEN = "#bbf7d0"
+ERROR_REDS = get_colorscale("Reds")
+DARK_TEXT = "#0f172a"  # the theme's text colour
+
+
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of '#rrggbb' or 'rgb(r, g, b)'."""
+    if colour.startswith("#"):
+        channels = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+    else:
+        channels = [float(v) for v in colour[colour.index("(") + 1 : -1].split(",")[:3]]
+    linear = [
+        c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4
+        for c in channels
+    ]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrasting_text_colour(background: str) -> str:
+    """White or the dark text colour, whichever contrasts more with `background`."""
+    lum = _luminance(background)
+    on_white = 1.05 / (lum + 0.05)
+    on_dark = (lum + 0.05) / (_luminance(DARK_TEXT) + 0.05)
+    return "white" if on_white > on_dark else DARK_TEXT
 
 
 def confusion_matrix_figure(
@@ -226,11 +304,21 @@ def confusion_matrix_figure(
     highest = float(np.nanmax(errors)) if np.isfinite(errors).any() else 1.0
     grid_true, grid_pred = np.meshgrid(digits, digits, indexing="ij")
     figure = go.Figure()
+    zmax = max(highest, 0.5)
+    # Each count in the colour that reads on its own cell: white on dark red, dark elsewhere.
+    backgrounds = np.where(
+        diagonal,
+        CORRECT_GREEN,
+        np.reshape(
+            sample_colorscale(ERROR_REDS, np.clip(np.nan_to_num(errors) / zmax, 0, 1).ravel()),
+            errors.shape,
+        ),
+    )
     figure.add_heatmap(
         z=np.where(diagonal, 1.0, np.nan),
         x=digits,
         y=digits,
-        colorscale=[[0, "#bbf7d0"], [1, "#bbf7d0"]],
+        colorscale=[[0, CORRECT_GREEN], [1, CORRECT_GREEN]],
         showscale=False,
         hoverinfo="skip",
     )
@@ -238,9 +326,9 @@ def confusion_matrix_figure(
         z=errors,
         x=digits,
         y=digits,
-        colorscale="Reds",
+        colorscale=ERROR_REDS,
         zmin=0,
-        zmax=max(highest, 0.5),
+        zmax=zmax,
         showscale=False,
         hoverinfo="skip",
     )
@@ -249,7 +337,7 @@ def confusion_matrix_figure(
         y=grid_true.ravel(),
         mode="markers+text",
         text=[str(count) for count in confusion.ravel()],
-        textfont=dict(size=12),
+        textfont=dict(size=12, color=[contrasting_text_colour(c) for c in backgrounds.ravel()]),
         marker=dict(symbol="square", size=36, color="rgba(0,0,0,0.01)"),
         customdata=confusion.ravel(),
         showlegend=False,
