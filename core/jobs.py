@@ -337,11 +337,16 @@ class RunSummary:
             return self.state
         if self.epochs_done >= self.epochs:
             return (
-                f"all {self.epochs} epoch{'s' if self.epochs > 1 else ''} trained; testing the"
-                " best epoch's weights on the 10,000 test images"
+                f"{self.epochs}/{self.epochs} epochs trained; testing the best epoch's weights"
+                " on the 10,000 test images"
             )
         if self.batches_done == 0:
             return f"starting: loading MNIST and the model (epoch 1/{self.epochs})"
+        if self.batch_in_epoch >= self.batches_per_epoch:
+            return (
+                f"epoch {self.epochs_done + 1}/{self.epochs}: all {self.batches_per_epoch}"
+                " batches done, measuring the validation error"
+            )
         return (
             f"epoch {self.epochs_done + 1}/{self.epochs},"
             f" batch {self.batch_in_epoch}/{self.batches_per_epoch}"

@@ -93,7 +93,7 @@ def submit(configs: list[TrainConfig]) -> None:
     st.toast(f"Started {len(started)} run{'s' if len(started) > 1 else ''}", icon="🚀")
 
 
-form_column, side_column = st.columns([3, 2], gap="large")
+form_column = st.container()
 with form_column, st.form(key=f"new_run_{st.session_state.form_nonce}", border=True):
     st.subheader("New run")
     a, b, c = st.columns(3)
@@ -176,7 +176,8 @@ if clicked:
     else:
         submit([config])
 
-with side_column:
+quick_column, sweep_column = st.columns(2, gap="large")
+with quick_column:
     st.subheader("Quick demo")
     st.markdown(
         f"One epoch on {QUICK_DEMO['train_subset']:,} images: a few seconds of training, and"
@@ -190,6 +191,7 @@ with side_column:
         key=f"quick_{st.session_state.form_nonce}",
     ):
         submit([TrainConfig(**QUICK_DEMO)])
+with sweep_column:
     st.subheader("The lecture's learning-rate sweep")
     st.markdown(
         "One epoch each at α = 1, 0.1 and 0.01 on the full training set, curves overlaid."
@@ -222,10 +224,12 @@ def runs_frame(summaries: list[jobs.RunSummary]) -> pd.DataFrame:
                 "lr": empty(s.lr, f"{s.lr:g}" if s.lr is not None else ""),
                 "epochs": "" if s.damaged else f"{s.epochs_done}/{s.epochs}",
                 "images": empty(s.train_images, f"{s.train_images or 0:,}"),
-                "best val error": empty(s.best_val_error, f"{s.best_val_error or 0:.4f}"),
+                "val error": empty(s.best_val_error, f"{s.best_val_error or 0:.4f}"),
                 "test risk": empty(s.test_risk, f"{s.test_risk or 0:.4f}"),
                 "vs lecture": empty(delta, f"{delta or 0:+.4f}"),
-                "duration": empty(s.duration_s, format_seconds(s.duration_s)),
+                "time": ""
+                if s.state == "queued"
+                else empty(s.duration_s, format_seconds(s.duration_s)),
             }
         )
     return pd.DataFrame(rows)
@@ -288,7 +292,8 @@ def progress_panel() -> None:
     st.session_state.was_active = bool(summaries)
     for summary in summaries:
         label = f"**{summary.id}** (lr {summary.lr:g})"
-        text_column, stop_column, delete_column = st.columns([8, 1, 1])
+        text_column, button_column = st.columns([3, 1], vertical_alignment="center")
+        buttons = button_column.container(horizontal=True, horizontal_alignment="right")
         if summary.state == "queued" or summary.batches_done == 0:
             text_column.markdown(f"{label}: {summary.progress_text()}")
         else:
@@ -301,14 +306,14 @@ def progress_panel() -> None:
                 f"`{'█' * filled}{'░' * (30 - filled)}` {summary.progress:.0%} · {speed}"
                 f" images/s · ETA {format_seconds(summary.eta_s)}"
             )
-        if stop_column.button("Stop", key=f"stop_{summary.id}", icon=":material/stop:"):
+        if buttons.button("Stop", key=f"stop_{summary.id}", icon=":material/stop:"):
             jobs.stop(Run(runs_root / summary.id))
             st.toast(
                 f"Stopping {summary.id}"
                 + (" before it starts" if summary.state == "queued" else " after its batch")
             )
         if summary.state == "queued":
-            delete_controls(summary.id, "queued", delete_column)
+            delete_controls(summary.id, "queued", buttons)
 
 
 def result_message(summary: jobs.RunSummary) -> None:
@@ -397,14 +402,16 @@ def results_panel() -> None:
         selection_mode="multi-row",
         hide_index=True,
         column_config={
+            "run": st.column_config.TextColumn(width="medium"),
+            "val error": st.column_config.TextColumn(help="best validation error"),
             "vs lecture": st.column_config.TextColumn(help="test risk − 0.0091"),
-            "duration": st.column_config.TextColumn(help="minutes:seconds"),
+            "time": st.column_config.TextColumn(help="minutes:seconds, start to end"),
         },
     )
     damaged = [s for s in summaries if s.damaged]
     for summary in damaged:
         with st.container(border=True):
-            text, button = st.columns([6, 1])
+            text, button = st.columns([4, 1], vertical_alignment="center")
             text.markdown(
                 f"**{summary.id}** is damaged and cannot be shown:"
                 f" {plain(summary.message or 'unreadable')}. Delete it, or repair the file by hand."
@@ -432,13 +439,13 @@ st.html(
     "<style>[data-testid='stStatusWidget']{display:none}"
     " *{transition:none!important;animation:none!important}</style>"
 )
-controls = st.columns([2, 1, 3])
+controls = st.columns([3, 2], vertical_alignment="bottom")
 controls[0].slider("Smoothing of the batch loss", 0.0, 0.99, 0.6, 0.01, key="smoothing")
 controls[1].toggle("Log scale", True, key="log_loss")
 
 # Poll only while something is queued or running; an idle page sends nothing.
 any_active = any(jobs.is_active(r) for r in list_runs(runs_root))
-controls[2].caption(
+st.caption(
     f"Live: refreshing every {REFRESH_SECONDS:g} s (curves every {CHART_SECONDS:g} s)"
     " while runs are active."
     if any_active

@@ -246,3 +246,34 @@ def test_a_huge_learning_rate_diverges_instead_of_breaking_the_run_id(runs_root:
     wait_until(lambda: state(run) == "diverged")
     with pytest.raises(ValueError, match="lr must be at most 1e"):
         jobs.submit(TrainConfig(lr=1e300), runs_root)
+
+
+@pytest.mark.parametrize(
+    "state_, epochs_done, batch, expected",
+    [
+        ("queued", 0, 0, "queued, waiting for a free slot"),
+        ("running", 0, 0, "starting: loading MNIST and the model (epoch 1/1)"),
+        ("running", 0, 5, "epoch 1/1, batch 5/16"),
+        ("running", 0, 16, "epoch 1/1: all 16 batches done, measuring the validation error"),
+        ("running", 1, 0, "1/1 epochs trained; testing the best epoch's weights"),
+        ("completed", 1, 0, "completed"),
+    ],
+)
+def test_the_progress_line_never_contradicts_itself(state_, epochs_done, batch, expected) -> None:
+    """'epoch 1/1, batch 0/16 ... 100%' and 'batch 0/16 0%' for a finished run are gone."""
+    summary = jobs.RunSummary(
+        "r",
+        state_,
+        None,
+        lr=0.1,
+        epochs=1,
+        train_images=1_000,
+        batches_per_epoch=16,
+        epochs_done=epochs_done,
+        batch_in_epoch=batch,
+    )
+    assert summary.progress_text().startswith(expected)
+    if state_ == "completed":
+        assert summary.progress == 1.0
+    if "batch 5/16" in expected:
+        assert summary.progress == 5 / 16
