@@ -35,19 +35,24 @@ def reset() -> None:
 if "arch_c1_kernel" not in state:
     reset()
 
-controls, view = st.columns([1, 3], gap="large")
-with controls:
-    st.subheader("C1")
+# The controls in a row of three boxes above the results: in a quarter-width column beside
+# them the reset button was cut off, and the table had to scroll to its receptive fields.
+c1_box, c3_box, pool_box = (column.container(border=True) for column in st.columns(3))
+with c1_box:
+    st.markdown("**C1**")
     st.slider("Kernel size", 1, 9, key="arch_c1_kernel")
     st.number_input("Channels", 1, 64, key="arch_c1_channels")
     st.number_input("Padding", 0, 6, key="arch_c1_padding")
-    st.subheader("C3")
+with c3_box:
+    st.markdown("**C3**")
     st.slider("Kernel size ", 1, 9, key="arch_c3_kernel")
     st.number_input("Channels ", 1, 128, key="arch_c3_channels")
     st.number_input("Padding ", 0, 6, key="arch_c3_padding")
-    st.subheader("S2 and S4")
+with pool_box:
+    st.markdown("**S2 and S4**")
     st.slider("Pooling window (= stride)", 1, 4, key="arch_pool")
-    st.button("Back to the lecture's LeNet-5", on_click=reset, icon=":material/restart_alt:")
+st.button("Back to the lecture's LeNet-5", on_click=reset, icon=":material/restart_alt:")
+view = st.container()
 
 architecture = LeNetArchitecture(
     c1_kernel=state.arch_c1_kernel,
@@ -110,33 +115,26 @@ with view:
         delta_color="off",
     )
     m3.metric(
-        "Same sizes, fully connected",
+        "If fully connected",
         f"{sum(fc_counts):,}",
         help="Parameters if every learned layer were fully connected with the same input"
         " and output sizes",
     )
     st.plotly_chart(architecture_figure(table), config={"displayModeBar": False}, key="diagram")
+    # A static table: its cells wrap to the page's width, where a data grid scrolled sideways
+    # and hid the last columns at 1000 px.
     frame = pd.DataFrame(
         {
             "layer": [row.name for row in table],
             "operation": [row.operation for row in table],
             "output": ["×".join(map(str, row.output_shape)) for row in table],
-            "parameters": [row.parameters for row in table],
-            "fully connected instead": fc_counts,
-            "MACs": [row.macs for row in table],
+            "parameters": [f"{row.parameters:,}" for row in table],
+            "fully connected instead": [f"{count:,}" for count in fc_counts],
+            "MACs": [f"{row.macs:,}" for row in table],
             "receptive field": [f"{row.receptive_field}×{row.receptive_field}" for row in table],
         }
     )
-    st.dataframe(
-        frame,
-        hide_index=True,
-        use_container_width=True,
-        column_config={
-            "parameters": st.column_config.NumberColumn(format="localized"),
-            "fully connected instead": st.column_config.NumberColumn(format="localized"),
-            "MACs": st.column_config.NumberColumn(format="localized"),
-        },
-    )
+    st.table(frame.set_index("layer"))
     if agrees:
         st.success(
             f"Checked against PyTorch: the module has {parameter_count(model):,}"
