@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from core import data
+from core.lenet import LeNetArchitecture
 from core.runs import Run, RunDamagedError
 
 LECTURE_TEST_RISK = 0.0091
@@ -38,6 +39,21 @@ PLATEAU_STEPS = 100
 # The fields a saved config.json must have: they decide what is trained and on what. Fields
 # added later default to the lecture's values, so older runs still open.
 REQUIRED_FIELDS = ("lr", "epochs", "batch_size", "validation_size", "seed", "train_subset")
+ARCHITECTURE_FIELDS = (
+    "c1_kernel",
+    "c1_channels",
+    "c1_padding",
+    "c3_kernel",
+    "c3_channels",
+    "c3_padding",
+    "pool",
+    "activation",
+    "pooling",
+)
+AUGMENTATIONS = ("none", "shift")
+MAX_SHIFT = 2  # pixels, each way: LeCun et al.'s distortions were of this order
+MAX_MOMENTUM = 0.99
+MAX_WEIGHT_DECAY = 0.1
 
 
 @dataclass
@@ -54,6 +70,24 @@ class TrainConfig:
     log_every: int | None = None  # batches between logged losses; None: ~50 points an epoch
     data_dir: str | None = None
     group: str | None = None  # runs started together, e.g. a learning-rate sweep
+    # The architecture (core.lenet.LeNetArchitecture; the lecture's by default).
+    c1_kernel: int = 5
+    c1_channels: int = 6
+    c1_padding: int = 0
+    c3_kernel: int = 5
+    c3_channels: int = 16
+    c3_padding: int = 0
+    pool: int = 2
+    activation: str = "relu"
+    pooling: str = "max"
+    # Beyond the lecture's plain SGD, each off by default.
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    augment: str = "none"  # "shift": each digit moved by up to MAX_SHIFT pixels each epoch
+
+    @property
+    def architecture(self) -> LeNetArchitecture:
+        return LeNetArchitecture(**{name: getattr(self, name) for name in ARCHITECTURE_FIELDS})
 
     @property
     def available_train_images(self) -> int:
@@ -104,6 +138,15 @@ class TrainConfig:
             raise ValueError(f"group must be letters, digits, '.', '_' or '-', got {self.group!r}")
         if self.data_dir is not None and not isinstance(self.data_dir, str):
             raise ValueError(f"data_dir must be a folder name, got {self.data_dir!r}")
+        for name, high in (("momentum", MAX_MOMENTUM), ("weight_decay", MAX_WEIGHT_DECAY)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+            if not 0 <= value <= high:
+                raise ValueError(f"{name} must be from 0 to {high:g}, got {value:g}")
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"augment must be none or shift, got {self.augment!r}")
+        self.architecture.check()  # names the layer that breaks, as the LeNet-5 page does
         devices = ("auto", "cpu", "cuda", "mps")
         if not isinstance(self.device, str) or (
             self.device not in devices and not self.device.startswith("cuda:")

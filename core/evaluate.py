@@ -4,7 +4,9 @@
     evaluation.test_risk, evaluation.confusion, evaluation.per_class_error
     misclassified(evaluation, true=3, predicted=5)   # a table for the gallery and the CSV
 
-The cache is `evaluation.npz` in the run folder, rebuilt whenever `best.pt` is newer.
+The cache is `evaluation.npz` in the run folder, rebuilt whenever `best.pt` is newer; the
+evaluation of each epoch's kept weights (`evaluate_run(run, epoch=3)`) is cached in
+`evaluations/epoch-003.npz` the same way.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from core.files import atomic_write
-from core.runs import Run
+from core.runs import Run, RunDamagedError
 
 EVALUATION_FILE = "evaluation.npz"
+EVALUATIONS_DIR = "evaluations"  # epoch-NNN.npz: the test set through each epoch's weights
 CLASSES = 10
 
 
@@ -60,14 +63,20 @@ class Evaluation:
         return 1.0 - np.diag(matrix) / np.maximum(totals, 1)
 
 
-def _cache_path(run: Run) -> Path:
-    return run.path / EVALUATION_FILE
+def _cache_path(run: Run, epoch: int | None = None) -> Path:
+    if epoch is None:
+        return run.path / EVALUATION_FILE
+    return run.path / EVALUATIONS_DIR / f"epoch-{epoch:03d}.npz"
 
 
-def load_cached(run: Run) -> Evaluation | None:
-    path = _cache_path(run)
-    best = run.checkpoint_path("best")
-    if not path.is_file() or (best.is_file() and best.stat().st_mtime > path.stat().st_mtime):
+def _source_path(run: Run, epoch: int | None) -> Path:
+    return run.checkpoint_path("best") if epoch is None else run.snapshot_path(epoch)
+
+
+def load_cached(run: Run, epoch: int | None = None) -> Evaluation | None:
+    path = _cache_path(run, epoch)
+    source = _source_path(run, epoch)
+    if not path.is_file() or (source.is_file() and source.stat().st_mtime > path.stat().st_mtime):
         return None
     try:
         with np.load(path, allow_pickle=False) as saved:
@@ -76,27 +85,53 @@ def load_cached(run: Run) -> Evaluation | None:
         return None  # a damaged cache is simply rebuilt
 
 
-def evaluate_run(run: Run, data_dir: str | None = None) -> Evaluation:
-    """The best model's test-set evaluation, from the cache or computed (and cached) now."""
-    cached = load_cached(run)
+def run_model(run: Run, epoch: int | None = None):
+    """The run's network (its own architecture) with the best epoch's weights, or with the
+    weights kept after `epoch` (0: the random start). Evaluation mode, on the CPU.
+
+    Raises FileNotFoundError when those weights do not exist, RunDamagedError when the
+    config or the weights cannot be read."""
+    from core.config import load_config
+    from core.lenet import LeNet5
+
+    architecture = load_config(run).architecture
+    if epoch is None:
+        if not run.has_checkpoint("best"):
+            raise FileNotFoundError(
+                f"run {run.id} has no best.pt yet: it has not finished an epoch"
+            )
+        state = run.load_checkpoint("best")
+    else:
+        state = run.load_snapshot(epoch)
+    model = LeNet5(architecture)
+    try:
+        model.load_state_dict(state["model"])
+    except (RuntimeError, KeyError, TypeError) as error:
+        file = "best.pt" if epoch is None else f"epochs/epoch-{epoch:03d}.pt"
+        first = str(error).strip().splitlines()[0][:120] if str(error).strip() else ""
+        raise RunDamagedError(file, f"does not fit the run's architecture ({first})") from None
+    return model.eval()
+
+
+def evaluate_run(run: Run, data_dir: str | None = None, epoch: int | None = None) -> Evaluation:
+    """The test-set evaluation of the best model (or of the weights after `epoch`), from the
+    cache or computed (and cached) now. Model selection never looks at this: it is for
+    showing what the network gets right and wrong."""
+    cached = load_cached(run, epoch)
     if cached is not None:
         return cached
-    if not run.has_checkpoint("best"):
-        raise FileNotFoundError(f"run {run.id} has no best.pt yet: it has not finished an epoch")
     import torch
 
     from core import data
-    from core.lenet import LeNet5
     from core.train import evaluate
 
-    model = LeNet5()
-    model.load_state_dict(run.load_checkpoint("best")["model"])
+    model = run_model(run, epoch)
     images, labels = data.load_test_set(data_dir)
     _, _, probabilities = evaluate(model, images, labels, torch.device("cpu"))
     result = Evaluation(labels.numpy().astype(np.int64), probabilities.numpy().astype(np.float32))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, labels=result.labels, probabilities=result.probabilities)
-    atomic_write(_cache_path(run), buffer.getvalue())
+    atomic_write(_cache_path(run, epoch), buffer.getvalue())
     return result
 
 

@@ -45,6 +45,22 @@ class FullyConnectedConv2d(nn.Conv2d):
         return out[:, :, None, None]
 
 
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+ACTIVATION_NAMES = {"relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid"}
+POOLINGS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
+POOLING_NAMES = {"max": "max pool", "avg": "average pool"}
+# The ranges the pages offer, and the command line and saved configs are held to.
+ARCHITECTURE_RANGES = {
+    "c1_kernel": (1, 9),
+    "c1_channels": (1, 64),
+    "c1_padding": (0, 6),
+    "c3_kernel": (1, 9),
+    "c3_channels": (1, 128),
+    "c3_padding": (0, 6),
+    "pool": (1, 4),
+}
+
+
 @dataclass(frozen=True)
 class LeNetArchitecture:
     """The knobs of the architecture page; the defaults are the lecture's LeNet-5."""
@@ -57,9 +73,37 @@ class LeNetArchitecture:
     c3_padding: int = 0
     pool: int = 2  # S2 and S4: window = stride
     input_size: int = 32  # MNIST's 28x28 padded by 2
+    activation: str = "relu"  # after C1, C3, C5 and F6
+    pooling: str = "max"  # S2 and S4
+
+    def check(self) -> LeNetArchitecture:
+        """ValueError naming the knob or the layer that makes this network impossible."""
+        for name, (low, high) in ARCHITECTURE_RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(
+                    f"{name} must be a whole number from {low} to {high}, got {value!r}"
+                )
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be max or avg, got {self.pooling!r}")
+        lenet_layer_table(self)
+        return self
 
 
 LECTURE_ARCHITECTURE = LeNetArchitecture()
+# LeCun et al. (1998) squashed with a scaled tanh and subsampled by averaging. What this preset
+# still leaves out of the paper: S2/S4's trainable coefficient and bias per map, C3's partial
+# connection table (each C3 map sees only some S2 maps), and the RBF output layer.
+PAPER_1998_ARCHITECTURE = LeNetArchitecture(activation="tanh", pooling="avg")
+PAPER_1998_OMISSIONS = (
+    "trainable subsampling (a coefficient and a bias per map in S2 and S4)",
+    "C3's partial connection table (each C3 map sees only some of S2's maps)",
+    "the RBF output layer (here a fully connected layer and softmax)",
+)
 
 
 class LeNet5(nn.Module):
@@ -68,25 +112,31 @@ class LeNet5(nn.Module):
         a = architecture
         table = lenet_layer_table(a)  # raises ValueError for an impossible architecture
         s4_channels = table[3].output_shape[0]
+        self.architecture = a
         self.input_padding = (a.input_size - 28) // 2
+        pooling = POOLINGS[a.pooling]
         self.C1 = nn.Conv2d(1, a.c1_channels, kernel_size=a.c1_kernel, padding=a.c1_padding)
-        self.S2 = nn.MaxPool2d(kernel_size=a.pool, stride=a.pool)
+        self.S2 = pooling(kernel_size=a.pool, stride=a.pool)
         self.C3 = nn.Conv2d(
             a.c1_channels, a.c3_channels, kernel_size=a.c3_kernel, padding=a.c3_padding
         )
-        self.S4 = nn.MaxPool2d(kernel_size=a.pool, stride=a.pool)
+        self.S4 = pooling(kernel_size=a.pool, stride=a.pool)
         self.C5 = FullyConnectedConv2d(s4_channels, 120, kernel_size=5)  # fully connected
         c5_size = table[4].output_shape[1]  # 1 for the lecture's sizes
         self.F6 = nn.Linear(120 * c5_size * c5_size, 84)
         self.out = nn.Linear(84, 10)
+        # One stateless module for every layer: no parameters, so the state dict (and every
+        # checkpoint) is the same whatever the activation.
+        self.activation = ACTIVATIONS[a.activation]()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits [N, 10] for MNIST images [N, 1, 28, 28] (padded here to 32x32)."""
+        act = self.activation
         x = F.pad(x, (self.input_padding,) * 4)
-        x = self.S2(F.relu(self.C1(x)))
-        x = self.S4(F.relu(self.C3(x)))
-        x = F.relu(self.C5(x)).flatten(1)
-        x = F.relu(self.F6(x))
+        x = self.S2(act(self.C1(x)))
+        x = self.S4(act(self.C3(x)))
+        x = act(self.C5(x)).flatten(1)
+        x = act(self.F6(x))
         return self.out(x)
 
 
@@ -106,6 +156,7 @@ def lenet_layer_table(architecture: LeNetArchitecture = LECTURE_ARCHITECTURE) ->
     For an impossible architecture, ValueError names the layer: "C5: dilated kernel spans ...".
     """
     a = architecture
+    act_name = ACTIVATION_NAMES.get(a.activation, a.activation)
     rows: list[LayerRow] = []
     size, channels = a.input_size, 1
     geometry: list[tuple[int, int, int]] = []  # (kernel, stride, dilation) so far
@@ -122,7 +173,7 @@ def lenet_layer_table(architecture: LeNetArchitecture = LECTURE_ARCHITECTURE) ->
                 name,
                 f"conv {kernel}x{kernel}"
                 + (f", padding {padding}" if padding else "")
-                + f", {out_channels} channels, + ReLU",
+                + f", {out_channels} channels, + {act_name}",
                 (out_channels, size, size),
                 conv_param_count(channels, out_channels, (kernel, kernel)),
                 conv_macs(channels, out_channels, (kernel, kernel), (size, size)),
@@ -141,7 +192,7 @@ def lenet_layer_table(architecture: LeNetArchitecture = LECTURE_ARCHITECTURE) ->
         rows.append(
             LayerRow(
                 name,
-                f"max pool {kernel}x{kernel}, stride {kernel}",
+                f"{POOLING_NAMES.get(a.pooling, a.pooling)} {kernel}x{kernel}, stride {kernel}",
                 (channels, size, size),
                 0,
                 0,
@@ -153,7 +204,7 @@ def lenet_layer_table(architecture: LeNetArchitecture = LECTURE_ARCHITECTURE) ->
         rows.append(
             LayerRow(
                 name,
-                f"fully connected, {out_features}" + (", + ReLU" if relu else ""),
+                f"fully connected, {out_features}" + (f", + {act_name}" if relu else ""),
                 (out_features,),
                 fc_param_count(in_features, out_features),
                 fc_macs(in_features, out_features),
@@ -187,21 +238,22 @@ FEATURE_LAYERS = ("C1", "S2", "C3", "S4")
 
 @torch.inference_mode()
 def feature_maps(model: LeNet5, image: torch.Tensor) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Activations after C1 (with its ReLU), S2, C3 (with ReLU) and S4 for one image
+    """Activations after C1 (with its activation), S2, C3 (with its activation) and S4 for one image
     [1, 28, 28], and the probabilities of the ten digits."""
     model.eval()
+    act = model.activation
     x = F.pad(image[None].float(), (model.input_padding,) * 4)
     maps = {}
-    x = F.relu(model.C1(x))
+    x = act(model.C1(x))
     maps["C1"] = x[0].numpy()
     x = model.S2(x)
     maps["S2"] = x[0].numpy()
-    x = F.relu(model.C3(x))
+    x = act(model.C3(x))
     maps["C3"] = x[0].numpy()
     x = model.S4(x)
     maps["S4"] = x[0].numpy()
-    x = F.relu(model.C5(x)).flatten(1)
-    logits = model.out(F.relu(model.F6(x)))
+    x = act(model.C5(x)).flatten(1)
+    logits = model.out(act(model.F6(x)))
     return maps, logits.softmax(dim=1)[0].numpy()
 
 

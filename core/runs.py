@@ -10,6 +10,7 @@ A run folder holds
   test.json              test risk and summary of the best model on the 10,000 test images
   test_predictions.npz   per-image labels, predictions and probabilities
   stop.request           present when someone asked the run to stop (the page's Stop)
+  epochs/epoch-NNN.pt    the weights after each epoch (000: the random start), 247 KB each
 
 Who is training a run is answered by the kernel, not by a PID in a file: the process that
 queues or trains a run holds an exclusive `flock` on `run.lock` for as long as it lives, and
@@ -31,6 +32,7 @@ import json
 import math
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ ACTIVE_STATES = ("queued", "running")
 FINAL_STATES = ("completed", "stopped", "diverged", "failed", "crashed")
 LOCK_FILE = "run.lock"
 STOP_FILE = "stop.request"
+SNAPSHOTS_DIR = "epochs"  # epoch-000.pt ... : the weights after each epoch
 LOG_FILE = "output.log"  # a background job's stdout and stderr (core/jobs.py)
 LOCK_FD_ENV = "CNN_RUN_LOCK_FD"  # a lock handed from the job process to its trainer
 LOCK_WAIT_SECONDS = 1.0  # a reader's probe holds the lock for microseconds: retry that long
@@ -355,7 +358,7 @@ class Run:
     # -- starting over
     def remove_partial_files(self) -> list[str]:
         """Temp files of checkpoint writes killed halfway (call while holding the lock)."""
-        return remove_partial_files(self.path)
+        return remove_partial_files(self.path) + remove_partial_files(self.snapshots_dir)
 
     def reset_results(self) -> None:
         """Forget everything an attempt that left no last.pt produced: it starts over."""
@@ -367,6 +370,8 @@ class Run:
             self.path / "evaluation.npz",
         ):
             path.unlink(missing_ok=True)
+        shutil.rmtree(self.snapshots_dir, ignore_errors=True)
+        shutil.rmtree(self.path / "evaluations", ignore_errors=True)
 
     # -- metrics
     def append_metrics(self, records: Iterable[dict], sync: bool = False) -> None:
@@ -431,6 +436,50 @@ class Run:
 
     def has_checkpoint(self, name: str) -> bool:
         return self.checkpoint_path(name).is_file()
+
+    # -- weights after each epoch (epoch 0: before the first), for scrubbing through training
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.path / SNAPSHOTS_DIR
+
+    def snapshot_path(self, epoch: int) -> Path:
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+            raise ValueError(f"epoch must be a whole number from 0, got {epoch!r}")
+        return self.snapshots_dir / f"epoch-{epoch:03d}.pt"
+
+    def save_snapshot(self, epoch: int, model_state: dict) -> None:
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save({"model": model_state, "epoch": epoch}, buffer)
+        atomic_write(self.snapshot_path(epoch), buffer.getvalue())
+
+    def snapshot_epochs(self) -> list[int]:
+        """The epochs whose weights were kept, ascending (empty for runs made before)."""
+        epochs = []
+        for path in self.snapshots_dir.glob("epoch-*.pt"):
+            try:
+                epochs.append(int(path.stem.split("-", 1)[1]))
+            except ValueError:
+                continue
+        return sorted(epochs)
+
+    def load_snapshot(self, epoch: int, map_location: Any = "cpu") -> dict:
+        """{"model": weights, "epoch": epoch}; RunDamagedError when unreadable."""
+        import torch
+
+        path = self.snapshot_path(epoch)
+        if not path.is_file():
+            raise FileNotFoundError(f"run {self.id} kept no weights for epoch {epoch}")
+        try:
+            state = torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as error:
+            name = f"{SNAPSHOTS_DIR}/{path.name}"
+            problem = _checkpoint_problem(path, error)
+            raise RunDamagedError(name, f"is not a readable checkpoint: {problem}") from None
+        if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
+            raise RunDamagedError(f"{SNAPSHOTS_DIR}/{path.name}", "does not hold model weights")
+        return state
 
     # -- results
     def read_test(self) -> dict | None:

@@ -20,7 +20,25 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core import data
-from core.config import LECTURE_TEST_RISK, MAX_EPOCHS, QUICK_DEMO, TrainConfig, resolve_device
+from core.config import (
+    ARCHITECTURE_FIELDS,
+    AUGMENTATIONS,
+    LECTURE_TEST_RISK,
+    MAX_EPOCHS,
+    MAX_MOMENTUM,
+    MAX_SHIFT,
+    MAX_WEIGHT_DECAY,
+    QUICK_DEMO,
+    TrainConfig,
+    resolve_device,
+)
+from core.lenet import (
+    ACTIVATIONS,
+    ARCHITECTURE_RANGES,
+    LECTURE_ARCHITECTURE,
+    PAPER_1998_ARCHITECTURE,
+    POOLINGS,
+)
 from core.runs import RunBusyError, RunDamagedError
 from core.train import BatchInfo, Callbacks, EpochInfo, TrainResult, train
 
@@ -79,6 +97,9 @@ def positive_float(text: str) -> float:
 
 def learning_rates(text: str) -> list[float]:
     return [positive_float(part.strip()) for part in text.split(",") if part.strip()]
+
+
+PRESETS = {"lecture": LECTURE_ARCHITECTURE, "1998": PAPER_1998_ARCHITECTURE}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,10 +188,60 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LR,LR,...",
         help="one run per learning rate, e.g. 1,0.1,0.01 (the lecture's selection)",
     )
+    variant = parser.add_argument_group(
+        "the network (default: the lecture's LeNet-5)",
+        "C1 and C3 kernels, channels and padding, the pooling window of S2 and S4, the"
+        " activation and the pooling kind. --preset 1998 is LeCun et al.'s tanh and average"
+        " pooling (it leaves out trainable subsampling, C3's partial connection table and the"
+        " RBF output).",
+    )
+    variant.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=None,
+        help="start from an architecture preset; the flags below override it",
+    )
+    for name, (low, high) in ARCHITECTURE_RANGES.items():
+        variant.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int,
+            default=None,
+            metavar="N",
+            help=f"{low}-{high} (lecture: {getattr(defaults, name)})",
+        )
+    variant.add_argument("--activation", choices=list(ACTIVATIONS), default=None)
+    variant.add_argument("--pooling", choices=list(POOLINGS), default=None)
+    knobs = parser.add_argument_group("beyond the lecture's plain SGD (default: off)")
+    knobs.add_argument(
+        "--momentum", type=float, default=defaults.momentum, help=f"0-{MAX_MOMENTUM} (default 0)"
+    )
+    knobs.add_argument(
+        "--weight-decay",
+        type=float,
+        default=defaults.weight_decay,
+        help=f"L2 penalty, 0-{MAX_WEIGHT_DECAY:g} (default 0)",
+    )
+    knobs.add_argument(
+        "--augment",
+        choices=AUGMENTATIONS,
+        default=defaults.augment,
+        help=f"shift: move each digit by up to {MAX_SHIFT} pixels each epoch (default none)",
+    )
     parser.add_argument(
         "--data-dir", default=None, help="MNIST data directory (default: $MNIST_DATA_DIR or data/)"
     )
     return parser
+
+
+def architecture_of(args: argparse.Namespace) -> dict:
+    """The preset's architecture fields, overridden by each flag given."""
+    base = PRESETS[args.preset or "lecture"]
+    fields = {name: getattr(base, name) for name in ARCHITECTURE_FIELDS}
+    for name in ARCHITECTURE_FIELDS:
+        value = getattr(args, name, None)
+        if value is not None:
+            fields[name] = value
+    return fields
 
 
 def run_one(
@@ -242,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
                 train_subset=args.train_subset,
                 log_every=args.log_every,
                 data_dir=args.data_dir,
+                momentum=args.momentum,
+                weight_decay=args.weight_decay,
+                augment=args.augment,
+                **architecture_of(args),
             ).validate()
             for lr in lrs
         ]
