@@ -4,6 +4,7 @@ a test digit, one you draw, or one you upload."""
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 import torch
 
@@ -43,6 +44,12 @@ if "inside_index" not in state:
     except ValueError:
         st.warning(f"Ignored the link's digit index {plain(repr(link_index[:12]))}: not a number.")
         state.inside_index = 0
+
+
+def modest_colour_bar(figure: go.Figure) -> go.Figure:
+    """A thin colour bar, at most 160 px tall, whatever the figure's height."""
+    plot_height = figure.layout.height - 30
+    return figure.update_traces(colorbar=dict(thickness=12, len=min(1.0, 160 / plot_height)))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the trained model ...")
@@ -151,35 +158,42 @@ with right:
 st.subheader("Learned kernels")
 c1 = model.C1.weight.detach().numpy()  # [6, 1, 5, 5]
 c3 = model.C3.weight.detach().numpy()  # [16, 6, 5, 5]
-k1, k3 = st.columns([1, 2])
+# Each kernel set gets the whole width: in a third of it, C1's 5×5 kernels were drawn about
+# 20 px each next to a colour bar as tall as the figure.
 c1_limit = float(np.abs(c1).max())
-k1.plotly_chart(
-    mosaic_figure(
-        mosaic(c1[:, 0], columns=c1.shape[0]),
-        "C1: 6 kernels of 5×5",
-        -c1_limit,
-        c1_limit,
-        "RdBu",
-        height=150,
+st.plotly_chart(
+    modest_colour_bar(
+        mosaic_figure(
+            mosaic(c1[:, 0], columns=c1.shape[0]),
+            "C1: 6 kernels of 5×5",
+            -c1_limit,
+            c1_limit,
+            "RdBu",
+            height=170,
+        )
     ),
     key="c1_kernels",
     config={"displayModeBar": False},
 )
 c3_limit = float(np.abs(c3).max())
-k3.plotly_chart(
-    mosaic_figure(
-        mosaic(c3.reshape(-1, 5, 5), columns=c3.shape[1]),
-        "C3: 16 output channels (rows) × 6 input channels (columns)",
-        -c3_limit,
-        c3_limit,
-        "RdBu",
-        height=520,
+st.plotly_chart(
+    modest_colour_bar(
+        mosaic_figure(
+            # One column per output channel, one row per input channel: 16 wide and 6 tall
+            # fits a page's shape far better than 6 wide and 16 tall.
+            mosaic(c3.transpose(1, 0, 2, 3).reshape(-1, 5, 5), columns=c3.shape[0]),
+            "C3: 16 output channels (columns) × 6 input channels (rows)",
+            -c3_limit,
+            c3_limit,
+            "RdBu",
+            height=320,
+        )
     ),
     key="c3_kernels",
     config={"displayModeBar": False},
 )
 st.caption(
-    "Blue positive, red negative weights. Each row of C3 is one output channel's stack"
+    "Blue positive, red negative weights. Each column of C3 is one output channel's stack"
     " of kernels, one for each of C1's six maps."
 )
 
@@ -205,8 +219,10 @@ for name in FEATURE_LAYERS:
     }[name]
     shape = "×".join(map(str, layer.shape))
     st.plotly_chart(
-        mosaic_figure(
-            tiles, f"{name}: {shape}, {label}", low, high, "Viridis", height=height, hover=hover
+        modest_colour_bar(
+            mosaic_figure(
+                tiles, f"{name}: {shape}, {label}", low, high, "Viridis", height=height, hover=hover
+            )
         ),
         key=f"maps_{name}",
         config={"displayModeBar": False},

@@ -180,3 +180,21 @@ def test_uploaded_digit_is_read(monkeypatch, untrained_runs_root, make) -> None:
     with torch.inference_mode():
         expected = int(model.eval()(torch.from_numpy(digit)[None, None]).argmax())
     assert app.subheader[0].value.startswith(f"Prediction: {expected}")
+
+
+@pytest.mark.mnist
+def test_kernels_are_drawn_large_with_a_thin_colour_bar(monkeypatch, untrained_runs_root) -> None:
+    """C1's six kernels in one full-width row (at 1000 px about 70 px each, not 20), C3 as
+    16 columns of 6; colour bars 12 px thick and at most 160 px tall."""
+    import json
+
+    app = upload_page(monkeypatch, untrained_runs_root, transparent_ink())
+    charts = {c.proto.id: json.loads(c.proto.spec) for c in app.get("plotly_chart")}
+    c1 = next(s for s in charts.values() if s["layout"]["title"]["text"].startswith("C1: 6"))
+    c3 = next(s for s in charts.values() if s["layout"]["title"]["text"].startswith("C3: 16"))
+    for spec, shape in ((c1, (5, 6 * 6 - 1)), (c3, (6 * 6 - 1, 16 * 6 - 1))):
+        z = spec["data"][0]["z"]  # plotly sends numpy arrays as base64 typed arrays
+        assert tuple(int(n) for n in z["shape"].split(",")) == shape
+        bar = spec["data"][0]["colorbar"]
+        plot_height = spec["layout"]["height"] - 30
+        assert bar["thickness"] == 12 and bar["len"] * plot_height <= 160
