@@ -107,7 +107,8 @@ def _kernel_volume(kernel_size: int | tuple[int, ...]) -> int:
     return math.prod(_sizes("kernel_size", kernel_size))
 
 
-def _require_groups(in_channels: int, out_channels: int, groups: int) -> None:
+def check_groups(in_channels: int, out_channels: int, groups: int) -> None:
+    """ValueError unless `groups` divides both channel counts (PyTorch's rule)."""
     _require_positive(in_channels=in_channels, out_channels=out_channels, groups=groups)
     for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
         if channels % groups:
@@ -121,8 +122,11 @@ def conv_param_count(
     bias: bool = True,
     groups: int = 1,
 ) -> int:
-    """Weights C_in/g * C_out * prod(K) plus C_out biases (LESSON.md section 3)."""
-    _require_groups(in_channels, out_channels, groups)
+    """Weights C_in/g * C_out * prod(K) plus C_out biases (LESSON.md section 3).
+
+    The same count holds for a transposed conv layer (its weight is [C_in, C_out/g, K...]).
+    """
+    check_groups(in_channels, out_channels, groups)
     _require_flag(bias=bias)
     weights = in_channels // groups * out_channels * _kernel_volume(kernel_size)
     return weights + (out_channels if bias else 0)
@@ -188,7 +192,7 @@ def conv_macs(
     groups: int = 1,
 ) -> int:
     """Multiply-accumulates of one conv layer's forward pass for one input (biases excluded)."""
-    _require_groups(in_channels, out_channels, groups)
+    check_groups(in_channels, out_channels, groups)
     outputs = math.prod(_sizes("output_size", output_size))
     weights_per_output = in_channels // groups * _kernel_volume(kernel_size)
     return out_channels * outputs * weights_per_output
@@ -244,3 +248,108 @@ def padding_preset(name: str, kernel: int, dilation: int = 1) -> int:
     if name == "full":
         return span - 1
     raise ValueError(f"padding preset must be one of {', '.join(PADDING_PRESETS)}, got {name!r}")
+
+
+def conv_transpose_output_size(
+    size: int,
+    kernel: int,
+    padding: int = 0,
+    stride: int = 1,
+    dilation: int = 1,
+    output_padding: int = 0,
+) -> int:
+    """Output length of a transposed convolution along one axis (PyTorch's rule):
+
+    (in - 1)·s - 2p + d(k - 1) + output_padding + 1.
+
+    It is the input length of the convolution with the same settings run backwards; output
+    padding picks one of the `stride` input lengths that this convolution maps to the same size.
+    """
+    _require_positive(size=size, kernel=kernel, stride=stride, dilation=dilation)
+    _require_non_negative(padding=padding, output_padding=output_padding)
+    if output_padding >= stride and output_padding >= dilation:
+        raise ValueError(
+            f"output padding must be smaller than either stride or dilation, got output padding"
+            f" {output_padding} with stride {stride} and dilation {dilation}"
+        )
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
+    if out < 1:
+        raise ValueError(
+            f"output size is too small: ({size} - 1)·{stride} - 2·{padding} + {dilation}·"
+            f"({kernel} - 1) + {output_padding} + 1 = {out}"
+        )
+    return out
+
+
+def conv_transpose_macs(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int | tuple[int, ...],
+    input_size: int | tuple[int, ...],
+    groups: int = 1,
+) -> int:
+    """Multiply-accumulates of one transposed conv layer for one input (biases excluded).
+
+    Each input value is multiplied by every weight of its group's kernels and added into the
+    output: C_in · positions_in · C_out/g · prod(K). (Its parameters are `conv_param_count`'s:
+    the weight is [C_in, C_out/g, K...], the same number of weights as the forward layer's.)
+    """
+    check_groups(in_channels, out_channels, groups)
+    positions = math.prod(_sizes("input_size", input_size))
+    return in_channels * positions * (out_channels // groups) * _kernel_volume(kernel_size)
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    name: str
+    params: int
+    macs: int
+
+
+def grouped_conv_costs(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int | tuple[int, ...],
+    output_size: int | tuple[int, ...],
+    groups: int,
+    bias: bool = True,
+) -> list[LayerCost]:
+    """Parameters and MACs of a standard conv, the same conv with `groups` groups, and a
+    depthwise-separable pair (a depthwise conv, groups = C_in, then a 1x1 conv), all with the
+    same input channels, output channels and output size (stride-1-like padding assumed for
+    the 1x1 step, which keeps the size)."""
+    kernel = _sizes("kernel_size", kernel_size)
+    ones = (1,) * len(kernel)
+    depthwise = LayerCost(
+        "depthwise",
+        conv_param_count(in_channels, in_channels, kernel, bias, groups=in_channels),
+        conv_macs(in_channels, in_channels, kernel, output_size, groups=in_channels),
+    )
+    pointwise = LayerCost(
+        "1x1 pointwise",
+        conv_param_count(in_channels, out_channels, ones, bias),
+        conv_macs(in_channels, out_channels, ones, output_size),
+    )
+    return [
+        LayerCost(
+            "standard",
+            conv_param_count(in_channels, out_channels, kernel, bias),
+            conv_macs(in_channels, out_channels, kernel, output_size),
+        ),
+        LayerCost(
+            f"grouped (g={groups})",
+            conv_param_count(in_channels, out_channels, kernel, bias, groups=groups),
+            conv_macs(in_channels, out_channels, kernel, output_size, groups=groups),
+        ),
+        LayerCost(
+            "depthwise-separable",
+            depthwise.params + pointwise.params,
+            depthwise.macs + pointwise.macs,
+        ),
+    ]
+
+
+def causal_padding(kernel: int, dilation: int = 1) -> int:
+    """Left padding of a causal 1D convolution: d(k - 1), so output t sees inputs up to t only
+    and the output is as long as the input."""
+    return dilated_kernel_span(kernel, dilation) - 1

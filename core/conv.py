@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from core.arithmetic import conv_output_size, pool_output_size
+from core.arithmetic import check_groups, conv_output_size, pool_output_size
 
 Pair = tuple[int, int]
 
@@ -46,6 +46,22 @@ class Geometry:
     def is_padding(self, row: int, col: int) -> bool:
         (ph, pw), (h, w) = self.padding, self.in_size
         return not (ph <= row < ph + h and pw <= col < pw + w)
+
+    def feeds(self, row: int, col: int) -> list[tuple[int, int, int, int]]:
+        """(output row i, output col j, kernel row m, kernel col n) of every output cell whose
+        window reads padded cell (row, col): the other direction of `taps`."""
+        (sh, sw), (dh, dw), (kh, kw) = self.stride, self.dilation, self.kernel
+        cells = []
+        for m in range(kh):
+            top = row - m * dh
+            if top < 0 or top % sh or top // sh >= self.out_size[0]:
+                continue
+            for n in range(kw):
+                left = col - n * dw
+                if left < 0 or left % sw or left // sw >= self.out_size[1]:
+                    continue
+                cells.append((top // sh, left // sw, m, n))
+        return sorted(cells)
 
     def unused(self) -> tuple[list[int], list[int]]:
         """Input rows and columns (unpadded indices) that no window reaches."""
@@ -107,18 +123,26 @@ def _windows(padded: np.ndarray, geometry: Geometry) -> np.ndarray:
 @dataclass(frozen=True)
 class ConvResult:
     padded: np.ndarray  # [C_in, Hp, Wp]
-    weight: np.ndarray  # [C_out, C_in, kh, kw], as applied (flipped for true convolution)
+    weight: np.ndarray  # [C_out, C_in/g, kh, kw], as applied (flipped for true convolution)
     bias: np.ndarray  # [C_out]
-    partial: np.ndarray  # [C_out, C_in, out_h, out_w]: each input channel's share, no bias
+    partial: np.ndarray  # [C_out, C_in/g, out_h, out_w]: each input channel's share, no bias
     pre_activation: np.ndarray  # [C_out, out_h, out_w]: sum over channels + bias
     output: np.ndarray  # after ReLU when asked, else pre_activation
     geometry: Geometry
+    groups: int = 1
+
+    def input_channels(self, o: int) -> list[int]:
+        """The input channels that output channel o reads: those of its group."""
+        per_group = self.weight.shape[1]
+        group = o // (self.weight.shape[0] // self.groups)
+        return list(range(group * per_group, (group + 1) * per_group))
 
     def terms(self, o: int, i: int, j: int) -> list[tuple[int, int, int, int, int, float, float]]:
-        """(channel, m, n, padded row, padded col, input value, weight) for output (o, i, j)."""
+        """(input channel, m, n, padded row, padded col, input value, weight) for output
+        (o, i, j); only the input channels of o's group take part."""
         return [
-            (c, m, n, r, s, float(self.padded[c, r, s]), float(self.weight[o, c, m, n]))
-            for c in range(self.padded.shape[0])
+            (c, m, n, r, s, float(self.padded[c, r, s]), float(self.weight[o, local, m, n]))
+            for local, c in enumerate(self.input_channels(o))
             for m, n, r, s in self.geometry.taps(i, j)
         ]
 
@@ -132,15 +156,24 @@ def conv2d(
     dilation: int | Pair = 1,
     flip: bool = False,
     relu: bool = False,
+    groups: int = 1,
 ) -> ConvResult:
-    """Cross-correlation of x [C_in, H, W] with weight [C_out, C_in, kh, kw] (flip=True:
-    true convolution, the kernel flipped in both axes), zero padding."""
+    """Cross-correlation of x [C_in, H, W] with weight [C_out, C_in/groups, kh, kw] (flip=True:
+    true convolution, the kernel flipped in both axes), zero padding. With groups g, the
+    channels split into g groups and output channel o reads only the input channels of its
+    group (g = C_in: depthwise)."""
     x = np.asarray(x, dtype=np.float64)
     weight = np.asarray(weight, dtype=np.float64)
-    if x.ndim != 3 or weight.ndim != 4 or weight.shape[1] != x.shape[0]:
+    if x.ndim != 3 or weight.ndim != 4:
         raise ValueError(
-            f"input must be [C_in, H, W] and weights [C_out, C_in, kh, kw] with the same C_in;"
+            f"input must be [C_in, H, W] and weights [C_out, C_in/groups, kh, kw];"
             f" got {x.shape} and {weight.shape}"
+        )
+    check_groups(x.shape[0], weight.shape[0], groups)
+    if weight.shape[1] * groups != x.shape[0]:
+        raise ValueError(
+            f"weights must be [C_out, C_in/groups, kh, kw] = [.., {x.shape[0] // groups}, ..]"
+            f" for {x.shape[0]} input channels in {groups} groups; got {weight.shape}"
         )
     padding, stride, dilation = pair(padding), pair(stride), pair(dilation)
     geometry = conv_geometry(x.shape[1:], weight.shape[2:], padding, stride, dilation)
@@ -148,7 +181,13 @@ def conv2d(
     b = np.zeros(weight.shape[0]) if bias is None else np.asarray(bias, dtype=np.float64)
     padded = np.pad(x, ((0, 0), (padding[0],) * 2, (padding[1],) * 2))
     windows = _windows(padded, geometry)  # [C_in, oh, ow, kh, kw]
-    partial = np.einsum("cijmn,ocmn->ocij", windows, applied)
+    c_out, per_group = weight.shape[0], weight.shape[1]
+    # [g, C_in/g, ...] windows against [g, C_out/g, C_in/g, ...] kernels, one group at a time.
+    grouped = windows.reshape(groups, per_group, *windows.shape[1:])
+    kernels = applied.reshape(groups, c_out // groups, *applied.shape[1:])
+    partial = np.einsum("gcijmn,gocmn->gocij", grouped, kernels).reshape(
+        c_out, per_group, *geometry.out_size
+    )
     pre = partial.sum(axis=1) + b[:, None, None]
     return ConvResult(
         padded=padded,
@@ -158,6 +197,7 @@ def conv2d(
         pre_activation=pre,
         output=np.maximum(pre, 0.0) if relu else pre,
         geometry=geometry,
+        groups=groups,
     )
 
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from core.arithmetic import (
+    causal_padding,
     conv_macs,
     conv_output_size,
     conv_param_count,
@@ -16,6 +17,7 @@ from core.arithmetic import (
     dilated_kernel_span,
     fc_macs,
     fc_param_count,
+    grouped_conv_costs,
     padding_preset,
     pool_output_size,
     receptive_field,
@@ -165,3 +167,42 @@ def test_conv_macs_matches_lenet_c1_and_groups() -> None:
 def test_bad_arguments_raise_a_clear_value_error(call, message) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def _torch_costs(layers: list[nn.Module], shape: tuple[int, ...]) -> tuple[int, int]:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        nn.Sequential(*layers)(torch.zeros(1, *shape))
+    params = sum(p.numel() for layer in layers for p in layer.parameters())
+    return params, counter.get_total_flops() // 2
+
+
+@pytest.mark.parametrize(
+    "c_in,c_out,kernel,size,groups,bias",
+    [(4, 8, 3, 9, 2, True), (6, 12, 5, 12, 3, False), (8, 8, 3, 7, 8, True), (3, 6, 1, 4, 1, True)],
+)
+def test_grouped_and_depthwise_separable_costs_match_torch(c_in, c_out, kernel, size, groups, bias):
+    out = conv_output_size(size, kernel)
+    standard, grouped, separable = grouped_conv_costs(
+        c_in, c_out, (kernel, kernel), (out, out), groups, bias
+    )
+    shape = (c_in, size, size)
+    assert (standard.params, standard.macs) == _torch_costs(
+        [nn.Conv2d(c_in, c_out, kernel, bias=bias)], shape
+    )
+    assert (grouped.params, grouped.macs) == _torch_costs(
+        [nn.Conv2d(c_in, c_out, kernel, groups=groups, bias=bias)], shape
+    )
+    assert (separable.params, separable.macs) == _torch_costs(
+        [
+            nn.Conv2d(c_in, c_in, kernel, groups=c_in, bias=bias),
+            nn.Conv2d(c_in, c_out, 1, bias=bias),
+        ],
+        shape,
+    )
+    assert grouped.params <= standard.params and separable.macs <= standard.macs or kernel == 1
+
+
+def test_causal_padding() -> None:
+    assert [causal_padding(k, d) for k, d in ((1, 1), (2, 1), (3, 2), (2, 4))] == [0, 1, 4, 4]

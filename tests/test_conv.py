@@ -168,3 +168,66 @@ def test_unused_rows_and_columns_are_reported() -> None:
     result = conv2d(np.ones((1, 6, 6)), np.ones((1, 1, 3, 3)), stride=2)
     assert result.geometry.unused() == ([5], [5])
     assert conv2d(np.ones((1, 5, 5)), np.ones((1, 1, 3, 3)), stride=2).geometry.unused() == ([], [])
+
+
+@SETTINGS
+@given(
+    h=axis,
+    w=axis,
+    groups=st.integers(1, 4),
+    per_in=st.integers(1, 2),
+    per_out=st.integers(1, 2),
+    seed=st.integers(0, 2**16),
+)
+def test_grouped_conv2d_matches_torch(h, w, groups, per_in, per_out, seed) -> None:
+    rng = np.random.default_rng(seed)
+    c_in, c_out = groups * per_in, groups * per_out
+    x = rng.integers(-5, 6, size=(c_in, h["size"], w["size"])).astype(np.float64)
+    weight = rng.integers(-3, 4, size=(c_out, per_in, h["kernel"], w["kernel"])).astype(float)
+    args = {key: (h[key], w[key]) for key in ("padding", "stride", "dilation")}
+    expected = torch_or_none(
+        lambda: F.conv2d(
+            torch.from_numpy(x)[None], torch.from_numpy(weight), groups=groups, **args
+        )[0]
+    )
+    result = ours_or_none(lambda: conv2d(x, weight, groups=groups, **args))
+    assert (expected is None) == (result is None), (h, w)
+    if result is None:
+        return
+    np.testing.assert_allclose(result.output, expected.numpy(), atol=1e-9)
+    # Output channel o reads only its group's input channels, and its terms add up to it.
+    o = c_out - 1
+    assert result.input_channels(o) == list(range(c_in - per_in, c_in))
+    i, j = (n - 1 for n in result.output.shape[1:])
+    terms = result.terms(o, i, j)
+    assert {c for c, *_ in terms} == set(result.input_channels(o))
+    assert sum(v * wt for *_, v, wt in terms) == pytest.approx(result.output[o, i, j])
+
+
+@SETTINGS
+@given(h=axis, w=axis, seed=st.integers(0, 2**16))
+def test_feeds_is_what_autograd_finds(h, w, seed) -> None:
+    """Clicking an input cell lists the output cells it feeds: exactly those whose gradient
+    with respect to that cell is non-zero (all-ones kernel: no cancellation)."""
+    args = {key: (h[key], w[key]) for key in ("padding", "stride", "dilation")}
+    kernel = (h["kernel"], w["kernel"])
+    result = ours_or_none(
+        lambda: conv2d(np.zeros((1, h["size"], w["size"])), np.ones((1, 1, *kernel)), **args)
+    )
+    if result is None:
+        return
+    rng = np.random.default_rng(seed)
+    row, col = int(rng.integers(h["size"])), int(rng.integers(w["size"]))
+    x = torch.zeros(1, 1, h["size"], w["size"], dtype=torch.float64, requires_grad=True)
+    out = F.conv2d(x, torch.ones(1, 1, *kernel, dtype=torch.float64), **args)[0, 0]
+    fed = set()
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            (grad,) = torch.autograd.grad(out[i, j], x, retain_graph=True)
+            if grad[0, 0, row, col]:
+                fed.add((i, j))
+    geometry = result.geometry
+    feeds = geometry.feeds(row + args["padding"][0], col + args["padding"][1])
+    assert {(i, j) for i, j, _, _ in feeds} == fed
+    for i, j, m, n in feeds:  # and the tap named is the one that reads the cell
+        assert (m, n, row + args["padding"][0], col + args["padding"][1]) in geometry.taps(i, j)
