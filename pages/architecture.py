@@ -7,8 +7,13 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from core.config import ARCHITECTURE_FIELDS, TrainConfig
 from core.lenet import (
+    ACTIVATIONS,
     LECTURE_ARCHITECTURE,
+    PAPER_1998_ARCHITECTURE,
+    PAPER_1998_OMISSIONS,
+    POOLINGS,
     LeNet5,
     LeNetArchitecture,
     fully_connected_equivalent,
@@ -16,6 +21,7 @@ from core.lenet import (
     parameter_count,
 )
 from dashboard.charts import architecture_figure
+from dashboard.training_form import ACTIVATION_LABELS, POOLING_LABELS, config_link
 
 state = st.session_state
 st.title("LeNet-5, layer by layer")
@@ -27,12 +33,16 @@ st.markdown(
 )
 
 
-def reset() -> None:
-    for field, value in LECTURE_ARCHITECTURE.__dict__.items():
+def reset(architecture: LeNetArchitecture = LECTURE_ARCHITECTURE) -> None:
+    for field, value in architecture.__dict__.items():
         state[f"arch_{field}"] = value
 
 
-if "arch_c1_kernel" not in state:
+def use_1998() -> None:
+    reset(PAPER_1998_ARCHITECTURE)
+
+
+if any(f"arch_{field}" not in state for field in LECTURE_ARCHITECTURE.__dict__):
     reset()
 
 # The controls in a row of three boxes above the results: in a quarter-width column beside
@@ -49,20 +59,46 @@ with c3_box:
     st.number_input("Channels ", 1, 128, key="arch_c3_channels")
     st.number_input("Padding ", 0, 6, key="arch_c3_padding")
 with pool_box:
-    st.markdown("**S2 and S4**")
+    st.markdown("**S2 and S4, activations**")
     st.slider("Pooling window (= stride)", 1, 4, key="arch_pool")
-st.button("Back to the lecture's LeNet-5", on_click=reset, icon=":material/restart_alt:")
-view = st.container()
+    st.radio(
+        "Pooling",
+        list(POOLINGS),
+        format_func=POOLING_LABELS.get,
+        key="arch_pooling",
+        horizontal=True,
+    )
+    st.radio(
+        "Activation",
+        list(ACTIVATIONS),
+        format_func=ACTIVATION_LABELS.get,
+        key="arch_activation",
+        horizontal=True,
+    )
 
-architecture = LeNetArchitecture(
-    c1_kernel=state.arch_c1_kernel,
-    c1_channels=state.arch_c1_channels,
-    c1_padding=state.arch_c1_padding,
-    c3_kernel=state.arch_c3_kernel,
-    c3_channels=state.arch_c3_channels,
-    c3_padding=state.arch_c3_padding,
-    pool=state.arch_pool,
+architecture = LeNetArchitecture(**{name: state[f"arch_{name}"] for name in ARCHITECTURE_FIELDS})
+buttons = st.container(horizontal=True)
+buttons.button("Back to the lecture's LeNet-5", on_click=reset, icon=":material/restart_alt:")
+buttons.button(
+    "LeNet-5 as in 1998",
+    on_click=use_1998,
+    icon=":material/history_edu:",
+    help="tanh and average pooling. Still left out of the paper: "
+    + "; ".join(PAPER_1998_OMISSIONS)
+    + ".",
 )
+try:
+    architecture.check()
+    variant = TrainConfig(**{n: getattr(architecture, n) for n in ARCHITECTURE_FIELDS})
+    # A plain link (not st.page_link): the page also runs on its own, and the address is the
+    # shareable link itself.
+    buttons.markdown(
+        f":material/model_training: **[Train this architecture]({config_link(variant)})**",
+        help="Opens the training page with the form filled in; the link can be shared.",
+    )
+except ValueError:
+    pass  # an impossible network: the error below says why
+view = st.container()
 
 with view:
     try:

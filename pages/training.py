@@ -6,31 +6,19 @@ survives a refresh, a closed tab and a restart of the server.
 
 from __future__ import annotations
 
-import math
 import uuid
 
 import pandas as pd
 import streamlit as st
 
 from core import jobs
-from core.config import LECTURE_TEST_RISK, MAX_EPOCHS, PLATEAU_STEPS, QUICK_DEMO, TrainConfig
+from core.config import LECTURE_TEST_RISK, PLATEAU_STEPS, QUICK_DEMO, TrainConfig
 from core.runs import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
 from dashboard.charts import training_curves_figure
 from dashboard.text import plain
+from dashboard.training_form import apply_link, new_run_form
 from dashboard.widgets import cached_metrics, mnist_problems
 
-SUBSETS = {"all 58,976": None, "40,000": 40_000, "20,000": 20_000, "5,000": 5_000, "1,000": 1_000}
-FORM_DEFAULTS = {
-    "lr_choice": "0.1",
-    "custom_lr": "0.05",
-    "epochs": 20,
-    "subset": "all 58,976",
-    "seed": 0,
-    "device": "auto",
-    "batch_size": 64,
-    "validation_size": 1024,
-}
-LEARNING_RATES = ["0.1", "0.01", "1", "custom"]
 SWEEP = (1.0, 0.1, 0.01)
 REFRESH_SECONDS = 1.0
 # Curves and the runs table refresh this often while training: redrawing them every second
@@ -59,26 +47,13 @@ for run_id in list(preselected):
     if not RUN_ID_PATTERN.match(run_id) or not (runs_root / run_id / "config.json").is_file():
         url_problems.append(f"the link names run {plain(run_id[:40])}, which does not exist")
         preselected.remove(run_id)
-url_lr = params.get("lr")
-if url_lr is not None:
-    try:
-        TrainConfig(lr=float(url_lr)).validate()
-    except ValueError:
-        url_problems.append(
-            f"the link's learning rate {plain(url_lr[:20])} is not a positive number"
-        )
-        url_lr = None
+url_problems += apply_link(params)
 for problem in url_problems:
     st.warning(f"Ignored part of the link: {problem}.")
 
 # ------------------------------------------------------------------ launching
 if "form_nonce" not in st.session_state:
     st.session_state.form_nonce = uuid.uuid4().hex
-# The user's last choices: the form is rebuilt under a new key after each Train (so a repeated
-# click cannot start a run twice), and must come back as the user left it, not as defaults.
-form_values = st.session_state.setdefault("form_values", dict(FORM_DEFAULTS))
-if url_lr:
-    form_values.update(lr_choice="custom", custom_lr=url_lr)
 
 
 def submit(configs: list[TrainConfig]) -> None:
@@ -93,88 +68,9 @@ def submit(configs: list[TrainConfig]) -> None:
     st.toast(f"Started {len(started)} run{'s' if len(started) > 1 else ''}", icon="🚀")
 
 
-form_column = st.container()
-with form_column, st.form(key=f"new_run_{st.session_state.form_nonce}", border=True):
-    st.subheader("New run")
-    a, b, c = st.columns(3)
-    lr_choice = a.selectbox(
-        "Learning rate",
-        LEARNING_RATES,
-        index=LEARNING_RATES.index(form_values["lr_choice"]),
-        help="The lecture compares 1, 0.1 and 0.01 and picks 0.1.",
-    )
-    custom_lr = a.text_input(
-        "Custom learning rate",
-        value=form_values["custom_lr"],
-        help="Used when 'custom' is chosen; any positive number (above ~10 it diverges).",
-    )
-    epochs = b.number_input("Epochs", 1, MAX_EPOCHS, form_values["epochs"])
-    subset_label = b.selectbox(
-        "Training images",
-        list(SUBSETS),
-        index=list(SUBSETS).index(form_values["subset"]),
-        help="A smaller subset trains faster; below ~6,400 images an epoch has fewer than"
-        f" {PLATEAU_STEPS} steps and stays on the loss plateau (chance).",
-    )
-    seed = c.number_input("Seed", 0, 2**31 - 1, form_values["seed"])
-    device = c.selectbox(
-        "Device",
-        ["auto", "cpu", "cuda", "mps"],
-        index=["auto", "cpu", "cuda", "mps"].index(form_values["device"]),
-        help="auto = CUDA, then Apple MPS, then CPU",
-    )
-    with st.expander("Batch and validation sizes (the lecture's: 64 and 1,024)"):
-        d, e = st.columns(2)
-        batch_size = d.number_input("Batch size", 1, 8192, form_values["batch_size"])
-        validation_size = e.number_input(
-            "Validation images", 1, 30_000, form_values["validation_size"]
-        )
-    clicked = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:")
-
-if clicked:
-    st.session_state.form_values = dict(
-        lr_choice=lr_choice,
-        custom_lr=custom_lr,
-        epochs=int(epochs),
-        subset=subset_label,
-        seed=int(seed),
-        device=device,
-        batch_size=int(batch_size),
-        validation_size=int(validation_size),
-    )
-    problems: dict[str, str] = {}
-    lr_text = custom_lr if lr_choice == "custom" else lr_choice
-    try:
-        lr = float(lr_text)
-        if not math.isfinite(lr) or lr <= 0:
-            raise ValueError
-    except ValueError:
-        problems["Learning rate"] = f"{plain(lr_text[:40])} is not a positive, finite number"
-        lr = 0.1
-    config = TrainConfig(
-        lr=lr,
-        epochs=int(epochs),
-        batch_size=int(batch_size),
-        validation_size=int(validation_size),
-        seed=int(seed),
-        device=device,
-        train_subset=SUBSETS[subset_label],
-    )
-    if not problems:
-        try:
-            config.validate()
-            if device != "auto":
-                from core.config import resolve_device
-
-                resolve_device(device)
-        except ValueError as error:
-            problems["Settings"] = plain(error)
-    if problems:
-        with form_column:
-            for field, problem in problems.items():
-                st.error(f"**{field}**: {problem}. Nothing was started.")
-    else:
-        submit([config])
+new_config = new_run_form(st.session_state.form_nonce)
+if new_config is not None:
+    submit([new_config])
 
 quick_column, sweep_column = st.columns(2, gap="large")
 with quick_column:

@@ -17,6 +17,7 @@ from core.preprocess import from_upload
 from core.runs import Run, open_run
 from core.train import TrainConfig, train
 from dashboard.site import ARCHITECTURE, INSIDE
+from dashboard.text import plain
 
 
 def architecture_page() -> AppTest:
@@ -156,7 +157,7 @@ def upload_page(monkeypatch, root: Path, data: bytes) -> AppTest:
 def test_bad_uploads_are_one_line_errors(monkeypatch, untrained_runs_root, make, message) -> None:
     app = upload_page(monkeypatch, untrained_runs_root, make())
     errors = [e.value for e in app.error]
-    assert len(errors) == 1 and message in errors[0], errors
+    assert len(errors) == 1 and plain(message) in errors[0], errors  # shown as text
     assert errors[0].startswith("Could not use this file:") and "\n" not in errors[0]
     assert "Draw a digit on the canvas" in app.info[0].value  # and no prediction
 

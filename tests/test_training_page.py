@@ -96,7 +96,7 @@ def test_bad_link_values_are_ignored_with_a_message(runs_root: Path) -> None:
     app.run()
     assert not app.exception
     warnings = " ".join(w.value for w in app.warning)
-    assert "does not exist" in warnings and "not a positive number" in warnings
+    assert "does not exist" in warnings and "lr = banana (not a finite number)" in warnings
 
 
 def test_link_text_is_shown_as_text_not_markdown(runs_root: Path) -> None:
@@ -187,3 +187,53 @@ def test_a_queued_run_offers_stop_and_delete(runs_root: Path, monkeypatch) -> No
     finally:
         stop_everything(runs_root)
     assert jobs.job_state(first)["state"] == "stopped"
+
+
+def test_a_link_fills_the_form_and_shows_the_networks_cost(runs_root: Path) -> None:
+    from core.config import TrainConfig
+    from core.lenet import LeNetArchitecture, lenet_layer_table
+    from dashboard.training_form import config_link, config_query
+
+    variant = TrainConfig(c1_kernel=3, c1_channels=8, activation="tanh", pooling="avg")
+    query = config_query(variant)
+    assert query == {"c1_kernel": "3", "c1_channels": "8", "activation": "tanh", "pooling": "avg"}
+    assert config_link(variant).startswith("/training?c1_kernel=3&")
+    app = AppTest.from_file(str(TRAINING.file), default_timeout=60)
+    for key, value in {**query, "momentum": "0.9", "epochs": "1", "train_subset": "1000"}.items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception and not app.warning
+    assert next(n for n in app.number_input if n.label == "C1 kernel").value == 3
+    assert next(s for s in app.selectbox if s.label == "Activation").value == "tanh"
+    table = lenet_layer_table(LeNetArchitecture(c1_kernel=3, c1_channels=8))
+    parameters = sum(row.parameters for row in table)
+    macs = sum(row.macs for row in table)
+    shown = " ".join(c.value for c in app.caption)
+    assert f"{parameters:,} parameters" in shown and f"{macs:,} MACs" in shown
+    # Changing a knob updates the cost before Train is pressed.
+    next(n for n in app.number_input if n.label == "C1 channels").set_value(12).run()
+    table = lenet_layer_table(LeNetArchitecture(c1_kernel=3, c1_channels=12))
+    assert f"{sum(row.parameters for row in table):,} parameters" in " ".join(
+        c.value for c in app.caption
+    )
+    train_button(app).click().run()
+    config = submitted_config(runs_root)
+    assert (config["c1_kernel"], config["c1_channels"], config["activation"]) == (3, 12, "tanh")
+    assert (config["pooling"], config["momentum"], config["train_subset"]) == ("avg", 0.9, 1000)
+    stop_everything(runs_root)
+
+
+def test_an_impossible_network_is_named_and_not_started(runs_root: Path) -> None:
+    app = AppTest.from_file(str(TRAINING.file), default_timeout=60)
+    for key, value in {"c1_kernel": "9", "pool": "3", "c3_kernel": "9"}.items():
+        app.query_params[key] = value
+    app.run()
+    warnings = " ".join(w.value for w in app.warning)
+    assert "impossible" in warnings and "C3" in warnings
+    next(n for n in app.number_input if n.label == "C1 kernel").set_value(9).run()
+    next(n for n in app.number_input if n.label == "Pooling window (= stride)").set_value(3).run()
+    next(n for n in app.number_input if n.label == "C3 kernel").set_value(9).run()
+    assert any("This network is impossible: C3" in e.value for e in app.error)
+    train_button(app).click().run()
+    assert not app.exception
+    assert list_runs(runs_root) == []

@@ -1,0 +1,357 @@
+"""The training page's "New run" form: the recipe, the network and the knobs beyond the lecture.
+
+Plain widgets keyed in the session (not an `st.form`), so the parameters and MACs of the
+network follow every change before Train is pressed, and the user's choices stay as they were
+left after a run starts. Every field can come from the link (`/training?c1_kernel=3&...`): the
+LeNet-5 page's "Train this architecture" opens the form filled in.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from core.config import (
+    ARCHITECTURE_FIELDS,
+    AUGMENTATIONS,
+    MAX_BATCH_SIZE,
+    MAX_EPOCHS,
+    MAX_MOMENTUM,
+    MAX_SHIFT,
+    MAX_VALIDATION_SIZE,
+    MAX_WEIGHT_DECAY,
+    PLATEAU_STEPS,
+    TrainConfig,
+)
+from core.lenet import (
+    ACTIVATIONS,
+    ARCHITECTURE_RANGES,
+    LECTURE_ARCHITECTURE,
+    PAPER_1998_ARCHITECTURE,
+    PAPER_1998_OMISSIONS,
+    POOLINGS,
+    LeNetArchitecture,
+    lenet_layer_table,
+)
+from dashboard.text import plain
+
+SUBSETS = {"all 58,976": None, "40,000": 40_000, "20,000": 20_000, "5,000": 5_000, "1,000": 1_000}
+LEARNING_RATES = ["0.1", "0.01", "1", "custom"]
+DEVICES = ["auto", "cpu", "cuda", "mps"]
+PRESETS = {
+    "the lecture's LeNet-5": LECTURE_ARCHITECTURE,
+    "LeNet-5 as in 1998": PAPER_1998_ARCHITECTURE,
+}
+ACTIVATION_LABELS = {"relu": "ReLU (lecture)", "tanh": "tanh (1998)", "sigmoid": "sigmoid"}
+POOLING_LABELS = {"max": "max (lecture)", "avg": "average (1998)"}
+PREFIX = "tf_"  # session keys of the form's widgets
+DEFAULTS = TrainConfig()
+FORM_FIELDS = (
+    "epochs",
+    "seed",
+    "device",
+    "batch_size",
+    "validation_size",
+    "momentum",
+    "weight_decay",
+    "augment",
+    *ARCHITECTURE_FIELDS,
+)
+
+
+def _key(name: str) -> str:
+    return PREFIX + name
+
+
+def _initial_values() -> dict:
+    values = {name: getattr(DEFAULTS, name) for name in FORM_FIELDS}
+    values.update(lr_choice="0.1", custom_lr="0.05", subset="all 58,976")
+    return values
+
+
+def config_query(config: TrainConfig) -> dict[str, str]:
+    """The link's query for a config: every field that differs from the lecture's recipe."""
+    return {
+        field.name: str(getattr(config, field.name))
+        for field in fields(TrainConfig)
+        if getattr(config, field.name) != getattr(DEFAULTS, field.name)
+        and field.name not in ("data_dir", "group", "log_every")
+    }
+
+
+def config_link(config: TrainConfig) -> str:
+    """`/training?...`: the training page with the form filled in for `config`."""
+    query = config_query(config)
+    return "/training" + (f"?{urlencode(query)}" if query else "")
+
+
+def _parse(name: str, text: str):
+    """A link's value for a form field, or ValueError."""
+    kind = type(getattr(DEFAULTS, name))
+    try:
+        if name == "train_subset":
+            return None if text in ("", "all", "None") else int(text)
+        if kind is int:
+            return int(text)
+        if kind is float:
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError
+            return value
+    except ValueError:
+        whole = kind is int or name == "train_subset"
+        raise ValueError("not a whole number" if whole else "not a finite number") from None
+    return text
+
+
+def apply_link(params) -> list[str]:
+    """Fill the form from the link, once per distinct link; returns what was ignored and why."""
+    wanted = {name: params.get(name) for name in (*FORM_FIELDS, "lr", "train_subset")}
+    wanted = {name: value for name, value in wanted.items() if value is not None}
+    signature = tuple(sorted(wanted.items()))
+    if not wanted or st.session_state.get("tf_link_applied") == signature:
+        return []
+    st.session_state.tf_link_applied = signature
+    problems, values = [], {}
+    for name, text in wanted.items():
+        try:
+            value = _parse(name, text)
+            if name in ARCHITECTURE_RANGES:
+                low, high = ARCHITECTURE_RANGES[name]
+                if not low <= value <= high:
+                    raise ValueError(f"must be from {low} to {high}")
+            elif name in ("activation", "pooling"):
+                choices = ACTIVATIONS if name == "activation" else POOLINGS
+                if value not in choices:
+                    raise ValueError(f"must be one of {', '.join(choices)}")
+            else:  # the network as a whole is checked below
+                TrainConfig(**{name: value}).validate()
+        except (ValueError, TypeError) as error:
+            reason = str(error) if isinstance(error, ValueError) and str(error) else "not valid"
+            problems.append(f"{plain(name)} = {plain(text[:30])} ({plain(reason)})")
+            continue
+        values[name] = value
+    try:  # the architecture as a whole: a link can name an impossible network
+        LeNetArchitecture(
+            **{n: values.get(n, getattr(DEFAULTS, n)) for n in ARCHITECTURE_FIELDS}
+        ).check()
+    except ValueError as error:
+        problems.append(f"the network it describes is impossible: {plain(error)}")
+        values = {n: v for n, v in values.items() if n not in ARCHITECTURE_FIELDS}
+    for name, value in values.items():
+        if name == "lr":
+            st.session_state[_key("lr_choice")] = "custom"
+            st.session_state[_key("custom_lr")] = f"{value:g}"
+        elif name == "train_subset":
+            label = next((k for k, v in SUBSETS.items() if v == value), None)
+            if label is None:
+                SUBSETS[f"{value:,}"] = value
+                label = f"{value:,}"
+            st.session_state[_key("subset")] = label
+        else:
+            st.session_state[_key(name)] = value
+    return problems
+
+
+def _use_preset() -> None:
+    preset = PRESETS[st.session_state[_key("preset")]]
+    for name in ARCHITECTURE_FIELDS:
+        st.session_state[_key(name)] = getattr(preset, name)
+
+
+def _architecture() -> LeNetArchitecture:
+    return LeNetArchitecture(**{n: st.session_state[_key(n)] for n in ARCHITECTURE_FIELDS})
+
+
+def network_summary(architecture: LeNetArchitecture) -> tuple[str, bool]:
+    """'61,706 parameters, 416,520 MACs per image' or the layer that breaks."""
+    try:
+        table = lenet_layer_table(architecture.check())
+    except ValueError as error:
+        return f"This network is impossible: {plain(error)}", False
+    parameters = sum(row.parameters for row in table)
+    macs = sum(row.macs for row in table)
+    lecture = lenet_layer_table(LECTURE_ARCHITECTURE)
+    ratio = parameters / sum(row.parameters for row in lecture)
+    return (
+        f"**{parameters:,} parameters**, **{macs:,} MACs** per image"
+        f" ({ratio:.2f}× the lecture's 61,706 parameters)",
+        True,
+    )
+
+
+def new_run_form(nonce: str) -> TrainConfig | None:
+    """Draw the form; return the checked config when Train is pressed, else None (problems
+    are shown in the form, and nothing starts)."""
+    state = st.session_state
+    for name, value in _initial_values().items():
+        state.setdefault(_key(name), value)
+    state.setdefault(_key("preset"), next(iter(PRESETS)))
+
+    with st.container(border=True):
+        st.subheader("New run")
+        a, b, c = st.columns(3)
+        a.selectbox(
+            "Learning rate",
+            LEARNING_RATES,
+            key=_key("lr_choice"),
+            help="The lecture compares 1, 0.1 and 0.01 and picks 0.1.",
+        )
+        a.text_input(
+            "Custom learning rate",
+            key=_key("custom_lr"),
+            help="Used when 'custom' is chosen; any positive number (above ~10 it diverges).",
+        )
+        b.number_input("Epochs", 1, MAX_EPOCHS, key=_key("epochs"))
+        b.selectbox(
+            "Training images",
+            list(SUBSETS),
+            key=_key("subset"),
+            help="A smaller subset trains faster; below ~6,400 images an epoch has fewer than"
+            f" {PLATEAU_STEPS} steps and stays on the loss plateau (chance).",
+        )
+        c.number_input("Seed", 0, 2**31 - 1, key=_key("seed"))
+        c.selectbox(
+            "Device", DEVICES, key=_key("device"), help="auto = CUDA, then Apple MPS, then CPU"
+        )
+
+        architecture = _architecture()
+        summary, possible = network_summary(architecture)
+        is_lecture = architecture == LECTURE_ARCHITECTURE
+        with st.expander(
+            "Network: " + ("the lecture's LeNet-5" if is_lecture else "a variant of LeNet-5"),
+            expanded=not is_lecture,
+        ):
+            st.selectbox(
+                "Start from",
+                list(PRESETS),
+                key=_key("preset"),
+                on_change=_use_preset,
+                help="The 1998 preset: tanh and average pooling. It still leaves out "
+                + "; ".join(PAPER_1998_OMISSIONS)
+                + ".",
+            )
+            c1, c3, rest = st.columns(3)
+            c1.markdown("**C1**")
+            c1.number_input("C1 kernel", *ARCHITECTURE_RANGES["c1_kernel"], key=_key("c1_kernel"))
+            c1.number_input(
+                "C1 channels", *ARCHITECTURE_RANGES["c1_channels"], key=_key("c1_channels")
+            )
+            c1.number_input(
+                "C1 padding", *ARCHITECTURE_RANGES["c1_padding"], key=_key("c1_padding")
+            )
+            c3.markdown("**C3**")
+            c3.number_input("C3 kernel", *ARCHITECTURE_RANGES["c3_kernel"], key=_key("c3_kernel"))
+            c3.number_input(
+                "C3 channels", *ARCHITECTURE_RANGES["c3_channels"], key=_key("c3_channels")
+            )
+            c3.number_input(
+                "C3 padding", *ARCHITECTURE_RANGES["c3_padding"], key=_key("c3_padding")
+            )
+            rest.markdown("**S2, S4 and activations**")
+            rest.number_input(
+                "Pooling window (= stride)", *ARCHITECTURE_RANGES["pool"], key=_key("pool")
+            )
+            rest.selectbox(
+                "Pooling",
+                list(POOLINGS),
+                format_func=POOLING_LABELS.get,
+                key=_key("pooling"),
+            )
+            rest.selectbox(
+                "Activation",
+                list(ACTIVATIONS),
+                format_func=ACTIVATION_LABELS.get,
+                key=_key("activation"),
+            )
+        (st.caption if possible else st.error)(summary)
+
+        with st.expander("Batch, validation, momentum, weight decay, augmentation"):
+            d, e, f = st.columns(3)
+            d.number_input(
+                "Batch size",
+                1,
+                MAX_BATCH_SIZE,
+                key=_key("batch_size"),
+                help="The lecture's: 64.",
+            )
+            d.number_input(
+                "Validation images",
+                1,
+                MAX_VALIDATION_SIZE,
+                key=_key("validation_size"),
+                help="The lecture's: 1,024, held out of the training set.",
+            )
+            e.number_input(
+                "Momentum",
+                0.0,
+                MAX_MOMENTUM,
+                step=0.1,
+                format="%.2f",
+                key=_key("momentum"),
+                help="0 is the lecture's plain SGD; 0.9 is the usual choice.",
+            )
+            e.number_input(
+                "Weight decay",
+                0.0,
+                MAX_WEIGHT_DECAY,
+                step=1e-4,
+                format="%.4f",
+                key=_key("weight_decay"),
+                help="An L2 penalty on the weights; 0 in the lecture.",
+            )
+            f.selectbox(
+                "Augmentation",
+                AUGMENTATIONS,
+                format_func={
+                    "none": "none (lecture)",
+                    "shift": f"shift by up to {MAX_SHIFT} px",
+                }.get,
+                key=_key("augment"),
+                help="LeCun et al. report 0.8% test error with distortions against 0.95% without.",
+            )
+        clicked = st.button(
+            "Train", type="primary", icon=":material/play_arrow:", key=f"train_{nonce}"
+        )
+        if not clicked:
+            return None
+        config, problems = _config_from_state()
+        if problems:
+            for field, problem in problems.items():
+                st.error(f"**{field}**: {problem}. Nothing was started.")
+            return None
+        return config
+
+
+def _config_from_state() -> tuple[TrainConfig | None, dict[str, str]]:
+    state = st.session_state
+    problems: dict[str, str] = {}
+    choice = state[_key("lr_choice")]
+    lr_text = state[_key("custom_lr")] if choice == "custom" else choice
+    try:
+        lr = float(lr_text)
+        if not math.isfinite(lr) or lr <= 0:
+            raise ValueError
+    except ValueError:
+        problems["Learning rate"] = f"{plain(str(lr_text)[:40])} is not a positive, finite number"
+        lr = DEFAULTS.lr
+    config = TrainConfig(
+        lr=lr,
+        train_subset=SUBSETS.get(state[_key("subset")]),
+        **{name: state[_key(name)] for name in FORM_FIELDS},
+    )
+    if isinstance(config.momentum, int):
+        config.momentum = float(config.momentum)
+    if not problems:
+        try:
+            config.validate()
+            if config.device != "auto":
+                from core.config import resolve_device
+
+                resolve_device(config.device)
+        except ValueError as error:
+            problems["Settings"] = plain(error)
+    return (None if problems else config), problems
