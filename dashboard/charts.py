@@ -71,6 +71,22 @@ def error_axis_range(errors: list[float]) -> list[float]:
     return [-top * ERROR_FOOTROOM, top * (1 + ERROR_HEADROOM)]
 
 
+def log_loss_ticks(losses: list[float]) -> dict:
+    """Tick settings for the log loss axis: one label a decade (0.01, 0.1, 1) where the
+    losses span two decades or more; else 1-2-5 steps (0.2, 0.5, 1, 2), or plotly's own
+    choice within a narrow band. One label a decade alone left a run on its plateau near 2.3
+    with one label or none."""
+    if not losses:
+        return {}
+    low, high = min(losses), max(losses)
+    if high / low >= 100:
+        return dict(dtick=1)
+    nice = [m * 10.0**e for e in range(-4, 3) for m in (1, 2, 5) if low <= m * 10.0**e <= high]
+    if len(nice) >= 2:
+        return dict(tickvals=nice, ticktext=[f"{v:g}" for v in nice])
+    return {}
+
+
 def _empty_panel(figure: go.Figure, column: int, note: str) -> None:
     """A panel with nothing to draw yet: no ticks or grid (an empty log axis spans 0.1 to
     10k), a fixed range, a light frame, and the note in the middle."""
@@ -114,7 +130,7 @@ def training_curves_figure(
     from plotly.subplots import make_subplots
 
     figure = make_subplots(
-        rows=1, cols=2, subplot_titles=("Loss", "Validation error"), horizontal_spacing=0.08
+        rows=1, cols=2, subplot_titles=("Loss", "Validation error"), horizontal_spacing=0.12
     )
     for index, (label, per_epoch, records) in enumerate(curves):
         colour = PALETTE[index % len(PALETTE)]
@@ -232,17 +248,24 @@ def training_curves_figure(
         for r in all_records
         if r.get("kind") == "epoch" and _is_finite(r.get("val_error"))
     ]
+    losses = [
+        v
+        for r in all_records
+        for v in (r.get("loss"), r.get("train_loss"), r.get("val_loss"))
+        if _is_finite(v) and v > 0
+    ]
     figure.update_xaxes(title_text="epoch", rangemode="tozero", gridcolor="#e2e8f0")
     figure.update_yaxes(
         title_text="cross-entropy",
         type="log" if log_loss else "linear",
-        dtick=1 if log_loss else None,  # one label a decade: 0.01, 0.1, 1
+        **(log_loss_ticks(losses) if log_loss else {}),
         gridcolor="#e2e8f0",
         row=1,
         col=1,
     )
     figure.update_yaxes(
-        title_text="error rate",
+        # No axis title: the panel's title says what it is, and a title squeezed between the
+        # panels ran into the loss panel's last markers at 1000 px.
         tickformat=".1%",
         # Set, not autoranged: plotly's autorange left the best-epoch star (16 px) sticking
         # out of the top of the axis when the error was near its maximum.

@@ -12,6 +12,7 @@ from dashboard.charts import (
     confusion_matrix_figure,
     contrasting_text_colour,
     error_axis_range,
+    log_loss_ticks,
     training_curves_figure,
 )
 
@@ -122,3 +123,14 @@ def test_confusion_counts_are_white_on_dark_cells_and_dark_on_light_ones() -> No
     assert colours[0, 0] != "white"  # the light green diagonal
     assert contrasting_text_colour("#67000d") == "white"
     assert contrasting_text_colour("#fff5f0") != "white"
+
+
+def test_the_log_loss_axis_has_labels_within_one_decade() -> None:
+    plateau = [batch(0, i, 2.3 - i / 1000) for i in range(0, PER_EPOCH, 5)]
+    figure = training_curves_figure([("plateau", PER_EPOCH, plateau)], 0.6, True)
+    assert figure.layout.yaxis.type == "log" and figure.layout.yaxis.dtick is None
+    assert figure.layout.yaxis.tickvals is None  # 2.26-2.3: plotly's own fine ticks
+    assert log_loss_ticks([0.21, 2.3])["ticktext"] == ["0.5", "1", "2"]  # 1-2-5 steps
+    learning = [batch(0, i, 2.3 / (1 + i) ** 2) for i in range(0, PER_EPOCH, 5)]
+    figure = training_curves_figure([("learning", PER_EPOCH, learning)], 0.6, True)
+    assert figure.layout.yaxis.dtick == 1  # one label a decade
