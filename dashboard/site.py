@@ -69,6 +69,15 @@ ARCHITECTURE = PageInfo(
     url_path="lenet",
 )
 
+COMPARE = PageInfo(
+    path="pages/compare.py",
+    title="Compare runs",
+    icon=":material/compare_arrows:",
+    summary="Runs side by side: what differs, parameters, MACs, speed, test risk; curves"
+    " overlaid; seeds grouped with their spread.",
+    url_path="compare",
+)
+
 INSIDE = PageInfo(
     path="pages/inside.py",
     title="Inside the network",
@@ -79,4 +88,12 @@ INSIDE = PageInfo(
 )
 
 # In navigation order; a page is added here when it works.
-PAGES: tuple[PageInfo, ...] = (WELCOME, CONVOLUTION, ARCHITECTURE, TRAINING, ERRORS, INSIDE)
+PAGES: tuple[PageInfo, ...] = (
+    WELCOME,
+    CONVOLUTION,
+    ARCHITECTURE,
+    TRAINING,
+    COMPARE,
+    ERRORS,
+    INSIDE,
+)

@@ -1,0 +1,76 @@
+"""Figures of the compare page: test risk against cost, seed groups with their spread."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from core.compare import RunFacts, SeedGroup, describe, differing_settings
+from dashboard.charts import PALETTE
+
+X_AXES = {
+    "parameters": ("parameters", "{:,.0f}"),
+    "seconds_per_epoch": ("seconds per epoch", "{:.1f}"),
+    "macs": ("MACs per image", "{:,.0f}"),
+}
+
+
+def risk_scatter_figure(
+    facts: list[RunFacts], groups: list[SeedGroup], x: str = "parameters"
+) -> go.Figure:
+    """Test risk (log) against parameters, MACs or seconds per epoch: one point per run; the
+    runs that differ only in seed share a colour, with a bar from their best to worst risk."""
+    title, number = X_AXES[x]
+    by_id = {f.id: f for f in facts}
+    names = differing_settings([g.config for g in groups])
+    figure = go.Figure()
+    for index, group in enumerate(groups):
+        members = [by_id[i] for i in group.run_ids if by_id[i].test_risk is not None]
+        members = [m for m in members if getattr(m, x) is not None]
+        if not members:
+            continue
+        colour = PALETTE[index % len(PALETTE)]
+        label = describe(group.config, [n for n in names if n != "seed"])
+        xs = [getattr(m, x) for m in members]
+        risks = [m.test_risk for m in members]
+        figure.add_scatter(
+            x=xs,
+            y=risks,
+            mode="markers",
+            marker=dict(color=colour, size=11, line=dict(color="white", width=1)),
+            name=f"{label} ({len(members)} seed{'s' if len(members) > 1 else ''})",
+            customdata=[[m.id, m.config.seed] for m in members],
+            hovertemplate="%{customdata[0]}<br>seed %{customdata[1]}<br>test risk %{y:.4f}"
+            f"<br>{title} %{{x}}<extra></extra>",
+        )
+        if len(members) > 1:  # the spread over seeds, at the group's mean x
+            middle = sum(xs) / len(xs)
+            figure.add_scatter(
+                x=[middle, middle],
+                y=[min(risks), max(risks)],
+                mode="lines",
+                line=dict(color=colour, width=3),
+                opacity=0.45,
+                showlegend=False,
+                hoverinfo="skip",
+            )
+    figure.update_layout(
+        height=380,
+        margin=dict(l=60, r=20, t=40, b=50),
+        title=dict(text=f"Test risk against {title}", font=dict(size=14)),
+        plot_bgcolor="white",
+        legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
+        xaxis=dict(title=title, showgrid=True, gridcolor="#e2e8f0"),
+        yaxis=dict(title="test risk (log)", type="log", showgrid=True, gridcolor="#e2e8f0"),
+    )
+    if not figure.data:
+        figure.add_annotation(
+            text="No finished run among those picked: test risks appear when runs complete.",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+        )
+        figure.update_xaxes(visible=False)
+        figure.update_yaxes(visible=False)
+    return figure
