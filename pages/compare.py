@@ -73,30 +73,30 @@ for fact in chosen:
     row = {"run": fact.id}
     for name in differing:
         value = getattr(fact.config, name)
-        row[name] = (
-            "all" if value is None else (f"{value:g}" if isinstance(value, float) else value)
-        )
+        text = "all" if value is None else (f"{value:g}" if isinstance(value, float) else value)
+        row[name.replace("_", " ")] = text
     row.update(
         {
             "parameters": f"{fact.parameters:,}",
             "MACs": f"{fact.macs:,}",
             "s / epoch": "" if fact.seconds_per_epoch is None else f"{fact.seconds_per_epoch:.1f}",
-            "epochs": f"{fact.epochs_done}/{fact.config.epochs}",
-            "best val error": "" if fact.best_val_error is None else f"{fact.best_val_error:.4f}",
+            "val error": "" if fact.best_val_error is None else f"{fact.best_val_error:.4f}",
             "test risk": "" if fact.test_risk is None else f"{fact.test_risk:.4f}",
         }
     )
     rows.append(row)
 frame = pd.DataFrame(rows).astype(str)
 styled = frame.style.map(
-    lambda _: "background-color: #fef3c7; font-weight: 600", subset=differing or []
+    lambda _: "background-color: #fef3c7; font-weight: 600",
+    subset=[name.replace("_", " ") for name in differing],
 )
 st.subheader("Side by side")
 if len(chosen) > 1:
     st.caption(
         "Highlighted: the settings that differ between these runs"
         + (f" ({', '.join(differing)})." if differing else " (none: the same experiment).")
-        + f" The lecture's test risk: {LECTURE_TEST_RISK}."
+        + " Val error: the best epoch's validation error. The lecture's test risk:"
+        f" {LECTURE_TEST_RISK}."
     )
 # Static tables: they wrap to the page's width, where a data grid would scroll sideways.
 st.table(styled.hide(axis="index"))
