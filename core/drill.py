@@ -223,7 +223,7 @@ def _draw(level: int, seed: int, rng: random.Random) -> Question:
         )
     groups = rng.choice((1, 1, 2, 3, 4))
     c_in = groups * rng.randint(1, 2)
-    c_out = groups * rng.randint(1, 3)
+    c_out = groups * rng.randint(1, 2)
     if rng.random() < 0.35:
         h = rng.randint(2, 6)
         s = rng.randint(1, 3)

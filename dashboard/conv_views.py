@@ -164,6 +164,40 @@ def _static_shapes(geometry: Geometry) -> list[dict]:
     return shapes
 
 
+FEED_COLOUR = "#16a34a"
+
+
+def _feed_shapes(geometry: Geometry, cell: tuple[int, int]) -> list[dict]:
+    """The chosen input cell and every output cell it feeds, outlined in green."""
+    row, col = cell
+    fed = [(i, j) for i, j, _, _ in geometry.feeds(row, col)]
+    shapes = [
+        dict(
+            type="rect",
+            xref="x",
+            yref="y",
+            x0=col - 0.5,
+            x1=col + 0.5,
+            y0=row - 0.5,
+            y1=row + 0.5,
+            line=dict(color=FEED_COLOUR, width=3),
+            fillcolor="rgba(22,163,74,0.25)",
+        )
+    ]
+    if fed:
+        shapes.append(
+            dict(
+                type="path",
+                xref="x2",
+                yref="y2",
+                path=_cells_path(fed),
+                line=dict(color=FEED_COLOUR, width=3),
+                fillcolor="rgba(22,163,74,0.25)",
+            )
+        )
+    return shapes
+
+
 class _FramesAsDicts(go.Figure):
     """A figure whose animation frames stay plain dicts.
 
@@ -203,14 +237,24 @@ def sliding_window_figure(
     frame_ms: int = 600,
     input_title: str = "padded input",
     output_title: str = "output",
+    real: np.ndarray | None = None,
+    input_cell: tuple[int, int] | None = None,
 ) -> go.Figure:
     """Padded input (padding cells grey) and output side by side, numbers in the cells; the
-    window of the selected output cell outlined; Play animates the window over every cell."""
+    window of the selected output cell outlined; Play animates the window over every cell.
+
+    `real` marks the cells that hold input values (default: all but the padding; a transposed
+    convolution's stretched input also has inserted zeros). `input_cell` (padded row, col),
+    when given, is outlined in green with every output cell it feeds. Clicking an output cell
+    selects it (trace 3); clicking an input cell picks `input_cell` (trace 4)."""
     hp, wp = padded.shape
     out_h, out_w = output.shape
     rows, cols = np.mgrid[0:hp, 0:wp]
     (ph, pw), (h, w) = geometry.padding, geometry.in_size
-    is_pad = (rows < ph) | (rows >= ph + h) | (cols < pw) | (cols >= pw + w)
+    if real is None:
+        is_pad = (rows < ph) | (rows >= ph + h) | (cols < pw) | (cols >= pw + w)
+    else:
+        is_pad = ~np.asarray(real, dtype=bool)
     shown = np.where(is_pad | ~np.isfinite(padded), np.nan, padded)
     # The input's share of the width follows the sizes, within limits that leave each title
     # room over its own map (a 1-cell output once pushed its title off the right edge).
@@ -273,8 +317,24 @@ def sliding_window_figure(
             marker=dict(symbol="square", size=28, color="rgba(0,0,0,0.01)"),
             hovertemplate="output row %{y}, col %{x}: click to select<extra></extra>",
         ),
+        # Trace 4: the same for the input cells, to ask which output cells one of them feeds.
+        dict(
+            type="scatter",
+            x=cols.ravel(),
+            y=rows.ravel(),
+            xaxis="x",
+            yaxis="y",
+            mode="markers",
+            showlegend=False,
+            text=[cell for row in _text(padded, is_pad) for cell in row],
+            marker=dict(symbol="square", size=max(6, min(28, cell_in)), color="rgba(0,0,0,0.01)"),
+            hovertemplate="padded row %{y}, col %{x}: %{text}<br>click: the output cells it"
+            " feeds<extra></extra>",
+        ),
     ]
-    static = _static_shapes(geometry)
+    static = _static_shapes(geometry) if real is None else []
+    if input_cell is not None:
+        static += _feed_shapes(geometry, input_cell)
     cells = frame_cells(out_h, out_w)
     frames = [
         dict(
@@ -399,8 +459,12 @@ def sliding_window_figure(
     return _FramesAsDicts(dict(data=data, layout=layout), frames, controls)
 
 
-def kernel_stack_figure(weights: np.ndarray, title: str) -> go.Figure:
-    """The kernels of one output channel, one small heatmap per input channel."""
+def kernel_stack_figure(
+    weights: np.ndarray, title: str, channels: list[int] | None = None
+) -> go.Figure:
+    """The kernels of one output channel, one small heatmap per input channel it reads
+    (`channels` names them: with groups, only its group's)."""
+    channels = list(range(weights.shape[0])) if channels is None else channels
     count = weights.shape[0]
     limit = float(np.abs(weights).max()) or 1.0
     width = 1.0 / count
@@ -451,7 +515,7 @@ def kernel_stack_figure(weights: np.ndarray, title: str) -> go.Figure:
         )
         layout["annotations"].append(
             dict(
-                text=f"input channel {c}",
+                text=f"input channel {channels[c]}",
                 x=sum(domain) / 2,
                 y=1.0,
                 xref="paper",

@@ -1,7 +1,9 @@
 """Convolution explorer: every hyperparameter, every number, the sliding window animated.
 
-LESSON.md sections 2-6. All arithmetic comes from core.arithmetic and core.conv; this page
-reads the controls, calls core, and draws. The whole configuration lives in the URL.
+LESSON.md sections 2-6, and the convolutions the lecture leads to: groups and transposed
+convolution. All arithmetic comes from core (arithmetic, conv, transposed, conv_code); this
+page reads the controls, calls core, and draws with dashboard helpers. The whole configuration
+lives in the URL (dashboard/conv_state.py).
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ import streamlit as st
 from core.arithmetic import (
     conv_macs,
     conv_param_count,
+    conv_transpose_macs,
     dilated_kernel_span,
     fc_param_count,
-    padding_preset,
 )
 from core.conv import conv2d, pool2d
+from core.conv_code import LayerSpec
+from core.transposed import conv_transpose2d
+from dashboard.code_views import show_code_twin
+from dashboard.conv_controls import draw_controls
+from dashboard.conv_state import SPEEDS, keep_values, load_from_url, to_url
+from dashboard.conv_sums import advice_for, conv_sum, feeds_text, output_name, pool_sum
 from dashboard.conv_views import (
-    KERNEL_PRESETS_1D,
-    KERNEL_PRESETS_2D,
     LECTURE_CASES,
     kernel_preset,
     kernel_stack_figure,
@@ -29,70 +35,11 @@ from dashboard.conv_views import (
 from dashboard.text import plain
 from dashboard.widgets import mnist_test_digits
 
-OPERATIONS = ("convolution", "max pooling", "average pooling")
-SOURCES = ("random integers", "MNIST digit", "edit by hand")
-SPEEDS = {"slow": 1200, "normal": 600, "fast": 200}
-# (key, default, low, high): integers that live in the URL too.
-INTEGERS = {
-    "h": (5, 1, 28),
-    "w": (5, 1, 64),
-    "cin": (1, 1, 4),
-    "cout": (1, 1, 4),
-    "kh": (3, 1, 7),
-    "kw": (3, 1, 7),
-    "ph": (0, 0, 6),
-    "pw": (0, 0, 6),
-    "sh": (1, 1, 4),
-    "sw": (1, 1, 4),
-    "dh": (1, 1, 4),
-    "dw": (1, 1, 4),
-    "seed": (0, 0, 9999),
-    "digit": (0, 0, 9999),
-}
-CHOICES = {
-    "mode": ("2D", ("2D", "1D")),
-    "op": ("convolution", OPERATIONS),
-    "src": ("random integers", SOURCES),
-    "kernel": ("random integers", KERNEL_PRESETS_2D + KERNEL_PRESETS_1D[2:]),
-    "speed": ("normal", tuple(SPEEDS)),
-}
-FLAGS = {"bias": False, "flip": False, "relu": False}
-
 state = st.session_state
-
-# ------------------------------------------------------------------ URL -> state (once)
-if "conv_loaded" not in state:
+if "conv_loaded" not in state:  # the link's configuration, once per visit
     state.conv_loaded = True
-    ignored = []
-    for key, (default, low, high) in INTEGERS.items():
-        raw = st.query_params.get(key)
-        try:
-            value = int(raw) if raw is not None else default
-            if not low <= value <= high:
-                raise ValueError
-        except ValueError:
-            ignored.append(f"{key}={raw[:12]!r} (allowed {low}-{high})")
-            value = default
-        state[key] = value
-    for key, (default, allowed) in CHOICES.items():
-        raw = st.query_params.get(key)
-        if raw is not None and raw not in allowed:
-            ignored.append(f"{key}={raw[:20]!r}")
-        state[key] = raw if raw in allowed else default
-    for key, default in FLAGS.items():
-        raw = st.query_params.get(key)
-        if raw is not None and raw not in ("0", "1"):
-            ignored.append(f"{key}={raw[:12]!r} (allowed 0 or 1)")
-        state[key] = raw == "1" if raw in ("0", "1") else default
-    state.conv_ignored = ignored
-
-
-# Streamlit forgets the value of a widget that a run does not draw (output channels while
-# pooling, say); writing each value back at the top of every run keeps the configuration.
-for key, (default, *_rest) in {**INTEGERS, **CHOICES}.items():
-    state[key] = state.get(key, default)
-for key, default in FLAGS.items():
-    state[key] = state.get(key, default)
+    state.conv_ignored = load_from_url(state, st.query_params)
+keep_values(state)
 
 
 def apply_case(name: str) -> None:
@@ -112,29 +59,17 @@ def apply_case(name: str) -> None:
         dw=case["dilation"],
         cin=1,
         cout=1,
+        groups=1,
     )
     state.case = name
-
-
-def pooling_defaults() -> None:
-    """Pooling's stride defaults to its window in PyTorch; start from that."""
-    if state.op != "convolution":
-        state.sh, state.sw = state.kh, state.kw
-
-
-def apply_padding() -> None:
-    preset = state.pad_preset
-    if preset:
-        state.ph = padding_preset(preset, state.kh, state.dh)
-        state.pw = padding_preset(preset, state.kw, state.dw)
-    state.pad_preset = None  # acts as three buttons: the numbers below are the truth
 
 
 st.title("Convolution explorer")
 st.markdown(
     "Change the input, the kernel, padding, stride and dilation, and watch shapes, parameter"
     " counts and every single number follow. Press **▶ Play** to slide the window over the"
-    " input; pick an output cell to see its value written out as a sum of products."
+    " input; click an output cell to see its value written out as a sum of products, or an"
+    " input cell to see every output cell it feeds. Below: the same layer in PyTorch."
 )
 if state.get("conv_ignored"):
     st.warning("Ignored part of the link: " + plain(", ".join(state.conv_ignored)) + ".")
@@ -155,87 +90,28 @@ for index, name in enumerate(LECTURE_CASES):
 
 # The controls live in the sidebar: in a quarter of the page they were cut off ("convoluti",
 # "True...") at 1000 px, and the figures get the whole width.
-controls, view = st.sidebar, st.container()
-with controls:
-    st.subheader("Settings")
-    mode = st.radio("Dimensions", ("2D", "1D"), key="mode", horizontal=True)
-    op = st.selectbox("Operation", OPERATIONS, key="op", on_change=pooling_defaults)
-    one_d = mode == "1D"
-    pooling = op != "convolution"
-    if one_d:
-        st.number_input("Input length", 1, 64, key="w")
-    else:
-        a, b = st.columns(2)
-        a.number_input("Input height", 1, 28, key="h")
-        b.number_input("Input width", 1, 64, key="w")
-    a, b = st.columns(2)
-    a.number_input("Input channels", 1, 4, key="cin")
-    if not pooling:
-        b.number_input("Output channels", 1, 4, key="cout")
-    if one_d:
-        st.slider("Kernel size", 1, 7, key="kw")
-    else:
-        st.slider("Kernel height", 1, 7, key="kh")
-        st.slider("Kernel width", 1, 7, key="kw")
-    st.segmented_control(
-        "Padding preset",
-        ("valid", "same", "full"),
-        key="pad_preset",
-        on_change=apply_padding,
-        disabled=pooling,
-        help="For stride 1: valid = 0, same keeps the size, full = span − 1",
-    )
-    a, b = st.columns(2)
-    if not one_d:
-        a.number_input("Padding (rows)", 0, 6, key="ph")
-    b.number_input("Padding" if one_d else "Padding (cols)", 0, 6, key="pw")
-    a, b = st.columns(2)
-    if not one_d:
-        a.number_input("Stride (rows)", 1, 4, key="sh")
-    b.number_input("Stride" if one_d else "Stride (cols)", 1, 4, key="sw")
-    if op != "average pooling":
-        a, b = st.columns(2)
-        if not one_d:
-            a.number_input("Dilation (rows)", 1, 4, key="dh")
-        b.number_input("Dilation" if one_d else "Dilation (cols)", 1, 4, key="dw")
-    if not pooling:
-        st.toggle("Bias", key="bias")
-        st.toggle(
-            "True convolution (flip the kernel)",
-            key="flip",
-            help="Deep learning's 'convolution' is cross-correlation; true convolution "
-            "flips the kernel: y[n] = Σ x[n−m] w[m].",
-        )
-        st.toggle("ReLU", key="relu")
-    st.selectbox("Input values", SOURCES, key="src")
-    if state.src == "MNIST digit":
-        st.number_input("Test digit index", 0, 9999, key="digit")
-    else:
-        st.number_input("Seed", 0, 9999, key="seed")
-    if not pooling:
-        presets = KERNEL_PRESETS_1D if one_d else KERNEL_PRESETS_2D
-        if state.kernel not in presets:
-            state.kernel = presets[0]
-        st.selectbox("Kernel", presets, key="kernel")
-    st.select_slider("Animation speed", tuple(SPEEDS), key="speed")
+view = st.container()
+with st.sidebar:
+    draw_controls()
+one_d = state.mode == "1D"
+op = state.op
+pooling = "pooling" in op
+transposed = op == "transposed convolution"
 
-# ------------------------------------------------------------------ state -> URL
-st.query_params.from_dict(
-    {
-        **{k: str(state[k]) for k in INTEGERS},
-        **{k: state[k] for k in CHOICES},
-        **{k: "1" if state[k] else "0" for k in FLAGS},
-    }
-)
+st.query_params.from_dict(to_url(state))
 
 # Effective sizes: a 1D signal is a 2D input of height 1 with a 1-tall kernel.
 height = 1 if one_d else state.h
 kh, ph, sh, dh = (1, 0, 1, 1) if one_d else (state.kh, state.ph, state.sh, state.dh)
 kw, pw, sw, dw = state.kw, state.pw, state.sw, state.dw
+oph, opw = (0 if one_d else state.oph), state.opw
 if op == "average pooling":
     dh = dw = 1
 c_in = state.cin
 c_out = c_in if pooling else state.cout
+groups = 1 if pooling else state.groups
+flip = state.flip and op == "convolution"
+relu = state.relu and not pooling
 rng = np.random.default_rng(state.seed)
 
 # ------------------------------------------------------------------ input values
@@ -269,38 +145,45 @@ if state.src == "edit by hand":
     source_note = "edited by hand"
 
 # ------------------------------------------------------------------ compute (never raise)
+weight = bias = None
 try:
     if pooling:
         mode_name = "max" if op == "max pooling" else "avg"
         result = pool2d(x, (kh, kw), (sh, sw), (ph, pw), mode_name, (dh, dw))
-        output = result.output
+        shown, output = result, result.output
     else:
-        kernels = np.stack(
+        if c_in % groups or c_out % groups:
+            raise ValueError(
+                f"groups ({groups}) must divide the input channels ({c_in}) and the output"
+                f" channels ({c_out})"
+            )
+        # Conv weights are [C_out, C_in/g, kh, kw]; transposed ones [C_in, C_out/g, kh, kw].
+        stacks, per_stack = (c_in, c_out // groups) if transposed else (c_out, c_in // groups)
+        weight = np.stack(
             [
-                np.stack([kernel_preset(state.kernel, kh, kw, rng) for _ in range(c_in)])
-                for _ in range(c_out)
+                np.stack([kernel_preset(state.kernel, kh, kw, rng) for _ in range(per_stack)])
+                for _ in range(stacks)
             ]
         )
         bias = rng.integers(-2, 3, size=c_out).astype(float) if state.bias else None
-        result = conv2d(x, kernels, bias, (ph, pw), (sh, sw), (dh, dw), state.flip, state.relu)
-        output = result.output
+        if transposed:
+            result = conv_transpose2d(
+                x, weight, bias, (sh, sw), (ph, pw), (oph, opw), (dh, dw), groups
+            )
+            shown = result.conv
+            output = np.maximum(result.output, 0.0) if relu else result.output
+        else:
+            result = conv2d(x, weight, bias, (ph, pw), (sh, sw), (dh, dw), flip, relu, groups)
+            shown, output = result, result.output
 except ValueError as error:
-    message = str(error)
-    if "spans" in message:
-        advice = "make the kernel or the dilation smaller, add padding, or enlarge the input"
-    elif "half the kernel" in message:
-        advice = "lower the padding to at most half the pooling window"
-    elif "3x3" in message:
-        advice = "set the kernel size to 3 × 3, or choose another kernel"
-    else:
-        advice = "change the control named in the message"
+    message, advice = str(error), advice_for(str(error))
     view.error(
         f"**No output with these settings:** {message}. To fix it: {advice}.",
         icon=":material/block:",
     )
     st.stop()
 
-geometry = result.geometry
+geometry = shown.geometry
 out_h, out_w = geometry.out_size
 
 # ------------------------------------------------------------------ the numbers
@@ -319,15 +202,16 @@ with view:
             "Operations", f"{c_out * out_h * out_w * kh * kw:,}", help="comparisons or additions"
         )
     else:
-        params = conv_param_count(c_in, c_out, (kh, kw), bias=state.bias)
+        params = conv_param_count(c_in, c_out, (kh, kw), bias=state.bias, groups=groups)
         fc = fc_param_count(c_in * height * state.w, c_out * out_h * out_w, bias=state.bias)
+        kernel_text = f"{kw}" if one_d else f"{kh}·{kw}"
+        channel_text = f"{c_in}/{groups}" if groups > 1 else f"{c_in}"
         m2.metric(
             "Parameters",
             f"{params:,}",
-            help=f"C_in·C_out·K{'' if one_d else '_h·K_w'}"
+            help=f"C_in{'/g' if groups > 1 else ''}·C_out·K{'' if one_d else '_h·K_w'}"
             + (" + C_out" if state.bias else "")
-            + f" = {c_in}·{c_out}·"
-            + (f"{kw}" if one_d else f"{kh}·{kw}")
+            + f" = {channel_text}·{c_out}·{kernel_text}"
             + (f" + {c_out}" if state.bias else ""),
         )
         m3.metric(
@@ -336,28 +220,55 @@ with view:
             help="weights of a fully connected layer with the same input and output sizes:"
             " N_in × N_out (+ N_out biases)",
         )
-        m4.metric(
-            "MACs",
-            f"{conv_macs(c_in, c_out, (kh, kw), (out_h, out_w)):,}",
-            help="multiply-accumulates for one input, biases excluded",
+        if transposed:
+            macs = conv_transpose_macs(c_in, c_out, (kh, kw), (height, state.w), groups)
+            macs_help = (
+                "each input value times every weight of its group's kernels:"
+                " C_in · positions_in · C_out/g · K (biases excluded; the plain convolution"
+                " below also multiplies the inserted zeros, which a real implementation skips)"
+            )
+        else:
+            macs = conv_macs(c_in, c_out, (kh, kw), (out_h, out_w), groups)
+            macs_help = "multiply-accumulates for one input, biases excluded"
+        m4.metric("MACs", f"{macs:,}", help=macs_help)
+    if transposed:
+        hs, ws = result.stretched.shape[1:]
+        m5.metric(
+            "Stretched input",
+            f"{ws}" if one_d else f"{hs}×{ws}",
+            help="the input with stride − 1 zeros between its cells and d(k−1) − p zeros"
+            " around it (+ output padding on the bottom/right): a plain stride-1 convolution"
+            " over it gives the transposed convolution",
         )
-    m5.metric(
-        "Receptive field",
-        f"{span_w}" if one_d else f"{span_h}×{span_w}",
-        help="input cells one output cell sees: d·(k−1)+1 per axis",
-    )
+    else:
+        m5.metric(
+            "Receptive field",
+            f"{span_w}" if one_d else f"{span_h}×{span_w}",
+            help="input cells one output cell sees: d·(k−1)+1 per axis",
+        )
 
-    def formula(axis: str, size: int, k: int, p: int, s: int, d: int, out: int) -> str:
+    def formula(axis: str, size: int, k: int, p: int, s: int, d: int, a: int, out: int) -> str:
+        if transposed:
+            return (
+                rf"\text{{{axis}}}_{{out}} = ({size} - 1)\cdot{s} - 2\cdot{p} + {d}\cdot({k}-1)"
+                rf" + {a} + 1 = {out}"
+            )
         return (
             rf"\text{{{axis}}}_{{out}} = \left\lfloor \frac{{{size} + 2\cdot{p} - {d}\cdot"
             rf"({k}-1) - 1}}{{{s}}} \right\rfloor + 1 = {out}"
         )
 
+    if transposed:
+        st.caption(
+            "Transposed convolution: out = (in − 1)·stride − 2·padding + dilation·(kernel − 1)"
+            " + output padding + 1. It runs a convolution backwards: the same settings map"
+            " the output size back to the input size."
+        )
     if not one_d:
-        st.latex(formula("H", height, kh, ph, sh, dh, out_h))
-    st.latex(formula("L" if one_d else "W", state.w, kw, pw, sw, dw, out_w))
+        st.latex(formula("H", height, kh, ph, sh, dh, oph, out_h))
+    st.latex(formula("L" if one_d else "W", state.w, kw, pw, sw, dw, opw, out_w))
     unused_rows, unused_cols = geometry.unused()
-    if unused_rows or unused_cols:
+    if (unused_rows or unused_cols) and not transposed:
         parts = []
         if unused_rows and not one_d:
             parts.append(f"rows {', '.join(map(str, unused_rows))}")
@@ -378,14 +289,16 @@ with view:
         )
 
     # ---------------------------------------------------------- selection and animation
-    # A click on an output cell (its clickable markers are trace 3) selects that cell.
-    clicked = [
-        (int(p["y"]), int(p["x"]))
-        for p in (state.get("window") or {}).get("selection", {}).get("points", [])
-        if p.get("curve_number") == 3
-    ]
+    # A click on an output cell (its clickable markers are trace 3) selects that cell; a click
+    # on an input cell (trace 4) asks which output cells it feeds.
+    points = (state.get("window") or {}).get("selection", {}).get("points", [])
+    clicked = [(p.get("curve_number"), int(p["y"]), int(p["x"])) for p in points]
     if clicked and clicked != state.get("last_click"):
-        state.sel_i, state.sel_j = clicked[0]
+        curve, row, col = clicked[0]
+        if curve == 3:
+            state.sel_i, state.sel_j = row, col
+        elif curve == 4:
+            state.in_cell = (row, col)
     state.last_click = clicked
     s1, s2, s3 = st.columns(3)
     out_channel = (
@@ -408,24 +321,33 @@ with view:
         in_channel = st.radio(
             "Input channel shown", list(range(c_in)), horizontal=True, key="show_channel"
         )
+    hp, wp = shown.padded.shape[1:]
+    input_cell = state.get("in_cell")
+    if input_cell is not None and not (input_cell[0] < hp and input_cell[1] < wp):
+        input_cell = state.in_cell = None  # the input shrank under it
     output_map = output[out_channel]
     # Short titles, one line each but for a second line of detail: long one-line titles ran
     # into each other over small maps ("(padding grey)output channel 0").
     shown_channel = out_channel if pooling else in_channel
-    title_in = ("padded input" if ph or pw else "input") + f", channel {shown_channel}"
-    if ph or pw:
-        title_in += "<br>(padding grey)"
+    if transposed:
+        title_in = f"stretched input, channel {shown_channel}<br>(inserted zeros grey)"
+    else:
+        title_in = ("padded input" if ph or pw else "input") + f", channel {shown_channel}"
+        if ph or pw:
+            title_in += "<br>(padding grey)"
     title_out = f"output, channel {out_channel}"
-    if state.get("relu") and not pooling:
+    if relu:
         title_out += "<br>after ReLU"
     figure = sliding_window_figure(
-        result.padded[in_channel if not pooling else out_channel],
+        shown.padded[shown_channel],
         output_map,
         geometry,
         (sel_i, sel_j),
         SPEEDS[state.speed],
         title_in,
         title_out,
+        real=result.real if transposed else None,
+        input_cell=input_cell,
     )
     st.plotly_chart(
         figure,
@@ -437,66 +359,93 @@ with view:
     st.caption(
         f"Input: {source_note}. Red outlines: the taps of the selected output cell"
         + (" (spread apart by the dilation)" if dh > 1 or dw > 1 else "")
-        + ". Play animates them over every output cell."
+        + ". Play animates them over every output cell. Click an input cell: green outlines"
+        " the output cells it feeds."
+        + (
+            " Grey cells are the zeros the transposed convolution inserts between and around"
+            " the input's cells; the plain convolution slides over all of them."
+            if transposed
+            else ""
+        )
     )
+    if input_cell is not None:
+        r, c = input_cell
+        if transposed:
+            i, j = result.source[r, c]
+            label = (
+                f"Input cell x[{j if one_d else f'{i},{j}'}]"
+                if i >= 0
+                else "This inserted zero (it adds nothing)"
+            )
+        elif geometry.is_padding(r, c):
+            label = "This padding cell (a zero)"
+        else:
+            label = f"Input cell x[{c - pw if one_d else f'{r - ph},{c - pw}'}]"
+        a, b = st.columns([5, 1])
+        a.info(feeds_text(geometry, input_cell, label, one_d), icon=":material/call_split:")
+        if b.button("Clear", key="clear_in_cell"):
+            state.in_cell = None
+            st.rerun()
 
     # ---------------------------------------------------------- the sum written out
-    def cell(r: int, s: int) -> str:
-        return f"{s - pw}" if one_d else f"{r - ph},{s - pw}"
-
-    name = (
-        "y"
-        + (f"[{out_channel}," if c_out > 1 else "[")
-        + (f"{sel_j}]" if one_d else f"{sel_i},{sel_j}]")
-    )
+    name = output_name(out_channel, sel_i, sel_j, c_out, one_d)
     if pooling:
-        terms = result.terms(out_channel, sel_i, sel_j)
-        values = ", ".join(
-            "pad" if geometry.is_padding(r, s) and mode_name == "max" else f"{v:g}"
-            for _, _, r, s, v in terms
-        )
-        value = output[out_channel, sel_i, sel_j]
-        text = (
-            f"{name} = max({values}) = {value:g}"
-            if mode_name == "max"
-            else f"{name} = ({values.replace(', ', ' + ')}) / {len(terms)} = {value:.4g}"
-        )
-        st.code(text, language=None, wrap_lines=True)
+        st.code(pool_sum(result, out_channel, sel_i, sel_j, name), language=None, wrap_lines=True)
     else:
-        lines = []
-        partials = result.partial[out_channel, :, sel_i, sel_j]
-        terms = result.terms(out_channel, sel_i, sel_j)
-        for c in range(c_in):
-            products = [f"{v:g}·{w:g}" for ch, _, _, _, _, v, w in terms if ch == c]
-            label = f"channel {c}: " if c_in > 1 else ""
-            lines.append(f"{label}{' + '.join(products)} = {partials[c]:g}")
-        total = result.pre_activation[out_channel, sel_i, sel_j]
-        bias_text = f" + b ({result.bias[out_channel]:g})" if state.bias else ""
-        if c_in > 1:
-            lines.append(
-                f"{name} = " + " + ".join(f"{p:g}" for p in partials) + f"{bias_text} = {total:g}"
-            )
-        elif state.bias:
-            lines.append(f"{name} = {partials[0]:g}{bias_text} = {total:g}")
-        else:
-            lines[-1] = f"{name} = " + lines[-1]
-        if state.relu:
-            lines.append(f"ReLU: max({total:g}, 0) = {max(total, 0.0):g}")
-        st.code("\n".join(lines), language=None, wrap_lines=True)
-        if state.flip:
+        st.code(
+            conv_sum(shown, out_channel, sel_i, sel_j, name, state.bias, relu),
+            language=None,
+            wrap_lines=True,
+        )
+        if flip:
             st.caption("True convolution: the products use the flipped kernel, as shown below.")
+        if transposed:
+            st.caption(
+                "The transposed kernels, flipped and regrouped as the plain convolution over the"
+                " stretched input applies them."
+            )
+        group_channels = shown.input_channels(out_channel)
         st.plotly_chart(
             kernel_stack_figure(
-                result.weight[out_channel],
+                shown.weight[out_channel],
                 f"kernel stack of output channel {out_channel}"
-                + (" (flipped)" if state.flip else ""),
+                + (" (flipped)" if flip or transposed else ""),
+                channels=group_channels,
             ),
             key="kernels",
             config={"displayModeBar": False},
         )
-        if c_in > 1 or c_out > 1:
+        if groups > 1:
+            group = out_channel // (c_out // groups)
+            st.markdown(
+                f"**{groups} groups:** output channel {out_channel} is in group {group} and"
+                f" reads only input channels {group_channels[0]}–{group_channels[-1]}, so its"
+                f" stack has {len(group_channels)} kernels instead of {c_in}."
+                " Groups = channels is a depthwise convolution (see the groups page)."
+            )
+        elif c_in > 1 or c_out > 1:
             st.markdown(
                 f"Each of the **{c_out}** output channels has its own stack of **{c_in}**"
                 f" kernels ({kh}×{kw} each). The input channels' partial sums add up to one"
                 " output value, and one bias is added per output channel."
             )
+
+    # ---------------------------------------------------------- the code twin
+    spec_op = "transposed" if transposed else "conv" if not pooling else mode_name
+    spec = LayerSpec(
+        op=spec_op,
+        dims=1 if one_d else 2,
+        x=x,
+        kernel=(kh, kw),
+        padding=(ph, pw),
+        stride=(sh, sw),
+        dilation=(dh, dw),
+        weight=weight,
+        bias=bias,
+        groups=groups,
+        output_padding=(oph, opw),
+        flip=flip,
+        relu=relu,
+        cell=(out_channel, sel_i, sel_j),
+    )
+    show_code_twin(spec, output)

@@ -3,10 +3,18 @@ lecture case shows its output size, a bad configuration is explained and raises 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.arithmetic import conv_output_size, conv_param_count
+from core.arithmetic import (
+    conv_output_size,
+    conv_param_count,
+    conv_transpose_macs,
+    conv_transpose_output_size,
+)
 from dashboard.conv_views import LECTURE_CASES
 from dashboard.site import CONVOLUTION
 
@@ -141,3 +149,58 @@ def test_a_bad_flag_in_the_link_is_ignored_with_a_warning() -> None:
     assert app.toggle(key="bias").value is False  # the default, not a guess
     assert app.toggle(key="relu").value is True  # the good flags of the same link still apply
     assert metric(app, "Parameters") == "9"
+
+
+def test_transposed_convolution_formula_metrics_and_torch_agreement() -> None:
+    app = page(op="transposed convolution", sh="2", sw="2", ph="1", pw="1", oph="1", opw="0")
+    size_h = conv_transpose_output_size(5, 3, 1, 2, 1, 1)
+    size_w = conv_transpose_output_size(5, 3, 1, 2, 1, 0)
+    assert metric(app, "Output shape") == f"1×{size_h}×{size_w}"
+    assert metric(app, "Stretched input") == "12×11"  # (5-1)·2+1 = 9, + 2·(2-1) + output padding
+    assert metric(app, "MACs") == str(conv_transpose_macs(1, 1, (3, 3), (5, 5)))
+    assert any(f"= {size_h}" in latex.value for latex in app.latex)
+    assert any("torch agrees with the page" in s.value for s in app.success)
+
+
+def test_output_padding_torch_rejects_is_explained_not_crashed() -> None:
+    app = page(op="transposed convolution", opw="1")  # stride 1, dilation 1
+    assert not app.exception
+    error = app.error[0].value
+    assert "output padding must be smaller than either stride or dilation" in error
+    assert "PyTorch refuses the rest as well" in error
+
+
+def test_groups_split_the_parameters_and_bad_groups_are_explained() -> None:
+    app = page(cin="4", cout="6", groups="2", bias="1")
+    assert metric(app, "Parameters") == str(conv_param_count(4, 6, (3, 3), True, groups=2))
+    assert any("2 groups" in m.value for m in app.markdown)
+    bad = page(cin="3", cout="6", groups="2")
+    assert not bad.exception
+    assert "groups (2) must divide the input channels (3)" in bad.error[0].value
+
+
+def test_an_input_cell_lists_the_output_cells_it_feeds() -> None:
+    app = page(sh="1", sw="1")
+    app.session_state["in_cell"] = (2, 2)  # the centre of the 5×5 input: all nine outputs
+    app.run()
+    assert "Input cell x[2,2] feeds 9 output cells" in app.info[0].value
+    app.session_state["in_cell"] = (0, 0)
+    app.run()
+    assert "feeds 1 output cell: (0,0)." in app.info[0].value
+
+
+def test_code_twin_script_prints_what_the_page_shows(tmp_path) -> None:
+    """The page's script (the text behind Copy and Download) run with `python file.py`."""
+    app = page(cin="2", cout="2", groups="2", bias="1", relu="1", flip="1", ph="1", sw="2")
+    app.number_input(key="sel_o").set_value(1).run()
+    source = next(c.value for c in app.code if c.value.startswith('"""'))
+    expected = next(c.value for c in app.code if c.value.startswith("shape:"))
+    assert expected.startswith(f"shape: (1, {metric(app, 'Output shape').replace('×', ', ')})")
+    assert "y[0, 1, 0, 0] =" in expected  # the selected cell: output channel 1
+    path = tmp_path / "explorer_conv2d.py"
+    path.write_text(source)
+    done = subprocess.run(
+        [sys.executable, str(path)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == expected

@@ -1,0 +1,69 @@
+"""The explorer's code twin on the page: the PyTorch script for what the page shows, a copy
+button (st.code's own) and a download, with torch's agreement next to it.
+
+The script is text from core.conv_code's template; the torch result beside it comes from the
+same configuration through core.conv_code.torch_output, never from running that text.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core.conv_code import TOLERANCE, LayerSpec, agreement, printout, python_source
+
+
+def file_name(spec: LayerSpec) -> str:
+    return f"explorer_{spec.layer_name.lower()}.py"
+
+
+def _tick(ok: bool) -> str:
+    return "✓" if ok else "✗"
+
+
+def show_code_twin(spec: LayerSpec, page_output: np.ndarray) -> None:
+    """Draw the code twin of `spec`, whose page result is `page_output` [C, H, W]."""
+    st.subheader("The same layer in PyTorch", anchor="code-twin")
+    source = python_source(spec)
+    try:
+        check = agreement(spec, page_output)
+    except RuntimeError as error:  # torch refused what the page computed: say so
+        st.error(f"torch refuses this configuration: {error}", icon=":material/block:")
+        st.code(source, language="python", height=420)
+        return
+    code_column, check_column = st.columns([3, 2], gap="medium")
+    with code_column:
+        st.code(source, language="python", line_numbers=True, height=460)
+    with check_column:
+        st.markdown("**torch next to the page** (torch runs this layer itself)")
+        index = ", ".join(map(str, spec.cell_index))
+        torch_cell = "-" if check.torch_cell is None else f"{check.torch_cell + 0.0:.6g}"
+        page_cell = "-" if check.page_cell is None else f"{check.page_cell + 0.0:.6g}"
+        difference = "-" if not check.shape_equal else f"{check.max_difference:.3g}"
+        st.markdown(
+            f"- {_tick(check.shape_equal)} output shape: torch `{check.torch_shape}`,"
+            f" page `{check.page_shape}`\n"
+            f"- {_tick(check.values_close)} largest difference over every output value:"
+            f" {difference} (at most {TOLERANCE:g})\n"
+            f"- {_tick(check.cell_equal)} selected cell `y[{index}]`: torch {torch_cell},"
+            f" page {page_cell}"
+        )
+        if check.ok:
+            st.success("torch agrees with the page.", icon=":material/check_circle:")
+        else:
+            st.error(
+                "torch and the page disagree: the numbers above say where.",
+                icon=":material/error:",
+            )
+        st.caption("Running the file prints:")
+        if check.shape_equal and check.page_cell is not None:
+            st.code(printout(check.torch_shape, spec.cell_index, check.page_cell), language=None)
+        st.download_button(
+            "Download as .py",
+            source,
+            file_name=file_name(spec),
+            mime="text/x-python",
+            icon=":material/download:",
+            key="download_twin",
+        )
+        st.caption("The copy button sits at the code's top right corner.")
