@@ -310,6 +310,10 @@ class Feedback:
     answer: str = ""  # the right answer
 
 
+def _show(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+
+
 def parse_numbers(text: str) -> list[Fraction]:
     """Numbers in a typed answer: '4×3×3', '4x3x3', '(4, 3, 3)', '2.5', '5/2', '1,234'."""
     cleaned = re.sub(r"(?<=\d),(?=\d{3}(\D|$))", "", text.strip())  # thousands separators
@@ -476,7 +480,7 @@ def _grade_shape(q: Question, text: str) -> Feedback:
         if named:
             return Feedback("shape", False, f"{axis}: {named[1]}", named[0], right)
         return Feedback(
-            "shape", False, f"{axis}: not {given}; recompute with the formula", None, right
+            "shape", False, f"{axis}: not {_show(given)}; recompute with the formula", None, right
         )
     return Feedback("shape", False, "not this shape", None, right)  # pragma: no cover
 
@@ -576,7 +580,7 @@ def _grade_count(q: Question, name: str, text: str) -> Feedback:
     named = found.match(given, right)
     if named:
         return Feedback(name, False, named[1], named[0], str(right))
-    return Feedback(name, False, f"not {given}", None, str(right))
+    return Feedback(name, False, f"not {_show(given)}", None, str(right))
 
 
 def _grade_field(q: Question, text: str) -> Feedback:

@@ -42,6 +42,15 @@ CONVOLUTION = PageInfo(
     url_path="convolution",
 )
 
+DRILL = PageInfo(
+    path="pages/drill.py",
+    title="Convolution drill",
+    icon=":material/quiz:",
+    summary="Predict, then reveal: type a layer's output shape, parameters, MACs and receptive"
+    " field; a wrong answer is told which mistake it looks like.",
+    url_path="drill",
+)
+
 TRAINING = PageInfo(
     path="pages/training.py",
     title="Training",
@@ -91,6 +100,7 @@ INSIDE = PageInfo(
 PAGES: tuple[PageInfo, ...] = (
     WELCOME,
     CONVOLUTION,
+    DRILL,
     ARCHITECTURE,
     TRAINING,
     COMPARE,
