@@ -122,3 +122,41 @@ def finished_run_ids(empty_message: str, state_key: str) -> list[str]:
     if state_key not in st.session_state or st.session_state[state_key] not in ids:
         st.session_state[state_key] = wanted or ids[0]  # the newest by default
     return ids
+
+
+BEST = "best"
+
+
+def epoch_picker(run, key: str) -> int | None:
+    """A slider through the weights the run kept after each epoch (0: the random start), or
+    "best" (the epoch chosen by validation error). Returns the epoch, or None for the best.
+
+    Runs made before epochs were kept have no slider."""
+    from core.config import load_config
+
+    epochs = run.snapshot_epochs()
+    if not epochs:
+        return None
+    try:
+        best = (run.read_test() or {}).get("best_epoch")
+        total = load_config(run).epochs
+    except ValueError:
+        best, total = None, max(epochs)
+    options = [BEST, *epochs]
+    if key not in st.session_state or st.session_state[key] not in options:
+        wanted = st.query_params.get("epoch")
+        st.session_state[key] = int(wanted) if wanted in [str(e) for e in epochs] else BEST
+    choice = st.select_slider(
+        "Weights after epoch",
+        options,
+        key=key,
+        format_func=lambda e: f"best (epoch {best})" if e == BEST else str(e),
+        help="Scrub through training: the weights kept after each epoch, 0 being the random"
+        f" start ({len(epochs) - 1} of {total} epochs trained). The best epoch was chosen on the"
+        " validation set only; the test digits shown here never influenced it.",
+    )
+    if choice == BEST:
+        st.query_params.pop("epoch", None)
+        return None
+    st.query_params["epoch"] = str(choice)
+    return int(choice)

@@ -22,7 +22,7 @@ from dashboard.charts import (
 )
 from dashboard.site import INSIDE
 from dashboard.text import plain
-from dashboard.widgets import finished_run_ids, mnist_test_digits
+from dashboard.widgets import epoch_picker, finished_run_ids, mnist_test_digits
 
 PAPER_TEST_RISK = 0.0095  # LeCun et al. 1998, LeNet-5 without distortions
 PER_PAGE = 48
@@ -53,18 +53,27 @@ st.query_params["run"] = run_id
 
 
 @st.cache_resource(
-    show_spinner="Evaluating the best model on the 10,000 test images ...", max_entries=8
+    show_spinner="Evaluating the model on the 10,000 test images ...", max_entries=24
 )
-def evaluation_of(run_id: str, best_mtime: float) -> Evaluation:
-    return evaluate_run(Run(runs_root / run_id))
+def evaluation_of(run_id: str, epoch: int | None, mtime: float) -> Evaluation:
+    return evaluate_run(Run(runs_root / run_id), epoch=epoch)
 
 
 run = Run(runs_root / run_id)
+epoch = epoch_picker(run, f"errors_epoch_{run_id}")
 try:
-    evaluation = evaluation_of(run_id, run.checkpoint_path("best").stat().st_mtime)
+    source = run.checkpoint_path("best") if epoch is None else run.snapshot_path(epoch)
+    evaluation = evaluation_of(run_id, epoch, source.stat().st_mtime)
 except (OSError, ValueError, RuntimeError) as error:
     st.error(f"Could not evaluate run {plain(run_id)}: {plain(error)}")
     st.stop()
+if epoch is not None:
+    st.info(
+        f"Showing the weights after epoch {epoch}"
+        + (" (the random start: about one digit in ten right)" if epoch == 0 else "")
+        + ". The run's result is still the best epoch's, chosen on the validation set.",
+        icon=":material/history:",
+    )
 
 # ------------------------------------------------------------------ headline
 risk = evaluation.test_risk
@@ -224,7 +233,8 @@ if inspected is not None and 0 <= inspected < len(evaluation.labels):
         f"True **{true_label}**, predicted **{predicted_label}**"
         f" ({evaluation.confidence[inspected]:.1%})"
     )
-    link = f"/{INSIDE.url_path}?{urlencode({'run': run_id, 'index': inspected})}"
+    query = {"run": run_id, "index": inspected} | ({} if epoch is None else {"epoch": epoch})
+    link = f"/{INSIDE.url_path}?{urlencode(query)}"
     a.markdown(f"[Open it inside the network]({link})")
     b.plotly_chart(
         probability_bars_figure(evaluation.probabilities[inspected], true_label),

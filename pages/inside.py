@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
+from core.evaluate import run_model
 from core.lenet import FEATURE_LAYERS, LeNet5, feature_maps
 from core.preprocess import (
     MAX_UPLOAD_BYTES,
@@ -20,7 +21,7 @@ from core.preprocess import (
 from core.runs import Run, default_runs_dir
 from dashboard.charts import mosaic, mosaic_figure, probability_bars_figure
 from dashboard.text import plain
-from dashboard.widgets import finished_run_ids, mnist_test_digits
+from dashboard.widgets import epoch_picker, finished_run_ids, mnist_test_digits
 
 SOURCES = ("test digit", "draw", "upload")
 SCALES = ("per map", "per layer", "global")
@@ -52,11 +53,10 @@ def modest_colour_bar(figure: go.Figure) -> go.Figure:
     return figure.update_traces(colorbar=dict(thickness=12, len=min(1.0, 160 / plot_height)))
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the trained model ...")
-def model_of(run_id: str, best_mtime: float) -> LeNet5:
-    model = LeNet5()
-    model.load_state_dict(Run(runs_root / run_id).load_checkpoint("best")["model"])
-    return model.eval()
+@st.cache_resource(max_entries=24, show_spinner="Loading the trained model ...")
+def model_of(run_id: str, epoch: int | None, mtime: float) -> LeNet5:
+    """The run's own architecture, with its best weights or those after `epoch`."""
+    return run_model(Run(runs_root / run_id), epoch)
 
 
 top = st.columns([2, 1, 1])
@@ -72,11 +72,16 @@ scale = top[2].radio(
 )
 st.query_params["run"] = run_id
 run = Run(runs_root / run_id)
+epoch = epoch_picker(run, f"inside_epoch_{run_id}")
 try:
-    model = model_of(run_id, run.checkpoint_path("best").stat().st_mtime)
+    source_file = run.checkpoint_path("best") if epoch is None else run.snapshot_path(epoch)
+    model = model_of(run_id, epoch, source_file.stat().st_mtime)
 except (OSError, ValueError, RuntimeError, KeyError) as error:
-    st.error(f"Could not load run {plain(run_id)}'s best model: {plain(error)}")
+    which = "best model" if epoch is None else f"weights after epoch {epoch}"
+    st.error(f"Could not load run {plain(run_id)}'s {which}: {plain(error)}")
     st.stop()
+if epoch == 0:
+    st.caption("Epoch 0 is the random start: the kernels are noise, and so is the answer.")
 
 # ------------------------------------------------------------------ the input
 image: np.ndarray | None = None
@@ -156,16 +161,17 @@ with right:
 
 # ------------------------------------------------------------------ learned kernels
 st.subheader("Learned kernels")
-c1 = model.C1.weight.detach().numpy()  # [6, 1, 5, 5]
+c1 = model.C1.weight.detach().numpy()  # [6, 1, 5, 5] in the lecture's network
 c3 = model.C3.weight.detach().numpy()  # [16, 6, 5, 5]
+k1, k3 = c1.shape[-1], c3.shape[-1]
 # Each kernel set gets the whole width: in a third of it, C1's 5×5 kernels were drawn about
 # 20 px each next to a colour bar as tall as the figure.
 c1_limit = float(np.abs(c1).max())
 st.plotly_chart(
     modest_colour_bar(
         mosaic_figure(
-            mosaic(c1[:, 0], columns=c1.shape[0]),
-            "C1: 6 kernels of 5×5",
+            mosaic(c1[:, 0], columns=min(c1.shape[0], 16)),
+            f"C1: {c1.shape[0]} kernels of {k1}×{k1}",
             -c1_limit,
             c1_limit,
             "RdBu",
@@ -181,8 +187,8 @@ st.plotly_chart(
         mosaic_figure(
             # One column per output channel, one row per input channel: 16 wide and 6 tall
             # fits a page's shape far better than 6 wide and 16 tall.
-            mosaic(c3.transpose(1, 0, 2, 3).reshape(-1, 5, 5), columns=c3.shape[0]),
-            "C3: 16 output channels (columns) × 6 input channels (rows)",
+            mosaic(c3.transpose(1, 0, 2, 3).reshape(-1, k3, k3), columns=c3.shape[0]),
+            f"C3: {c3.shape[0]} output channels (columns) × {c3.shape[1]} input channels (rows)",
             -c3_limit,
             c3_limit,
             "RdBu",
@@ -194,7 +200,7 @@ st.plotly_chart(
 )
 st.caption(
     "Blue positive, red negative weights. Each column of C3 is one output channel's stack"
-    " of kernels, one for each of C1's six maps."
+    f" of kernels, one for each of C1's {c3.shape[1]} maps."
 )
 
 # ------------------------------------------------------------------ feature maps

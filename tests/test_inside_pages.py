@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,7 @@ def untrained_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     upload path, without training anything."""
     run = Run(tmp_path_factory.mktemp("upload-runs") / "upload-run")
     run.path.mkdir()
-    run.write_config({"lr": 0.1, "seed": 0, "epochs": 1})
+    run.write_config(asdict(TrainConfig(epochs=1)))
     torch.manual_seed(0)
     run.save_checkpoint("best", {"model": LeNet5().state_dict()})
     run.write_status("completed")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import string
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from core.config import TrainConfig
 from core.lenet import LeNet5
 from core.runs import Run
 from dashboard.site import ERRORS, INSIDE
@@ -26,7 +28,7 @@ def runs_root(real_mnist_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
     """A finished run with a freshly initialised LeNet-5 as its best model (nothing trains)."""
     run = Run(tmp_path_factory.mktemp("link-runs") / "link-run")
     run.path.mkdir()
-    run.write_config({"lr": 0.1, "seed": 0, "epochs": 1})
+    run.write_config(asdict(TrainConfig(epochs=1)))
     torch.manual_seed(0)
     run.save_checkpoint("best", {"model": LeNet5().state_dict()})
     run.write_status("completed")
