@@ -51,6 +51,15 @@ DRILL = PageInfo(
     url_path="drill",
 )
 
+GROUPS_CAUSAL = PageInfo(
+    path="pages/groups_causal.py",
+    title="Groups and causal",
+    icon=":material/view_week:",
+    summary="Grouped, depthwise and depthwise-separable convolution side by side; causal 1D"
+    " convolution and dilated causal stacks, one output's dependencies traced.",
+    url_path="groups-causal",
+)
+
 TRAINING = PageInfo(
     path="pages/training.py",
     title="Training",
@@ -101,6 +110,7 @@ PAGES: tuple[PageInfo, ...] = (
     WELCOME,
     CONVOLUTION,
     DRILL,
+    GROUPS_CAUSAL,
     ARCHITECTURE,
     TRAINING,
     COMPARE,
