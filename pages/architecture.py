@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 import torch
+from streamlit.errors import StreamlitAPIException
 
 from core.config import ARCHITECTURE_FIELDS, TrainConfig
 from core.lenet import (
@@ -21,7 +22,8 @@ from core.lenet import (
     parameter_count,
 )
 from dashboard.charts import architecture_figure
-from dashboard.training_form import ACTIVATION_LABELS, POOLING_LABELS, config_link
+from dashboard.site import TRAINING
+from dashboard.training_form import ACTIVATION_LABELS, POOLING_LABELS, config_link, config_query
 
 state = st.session_state
 st.title("LeNet-5, layer by layer")
@@ -90,12 +92,16 @@ buttons.button(
 try:
     architecture.check()
     variant = TrainConfig(**{n: getattr(architecture, n) for n in ARCHITECTURE_FIELDS})
-    # A plain link (not st.page_link): the page also runs on its own, and the address is the
-    # shareable link itself.
-    buttons.markdown(
-        f":material/model_training: **[Train this architecture]({config_link(variant)})**",
-        help="Opens the training page with the form filled in; the link can be shared.",
-    )
+    try:  # within the app: the same tab; the address it opens is the shareable link
+        buttons.page_link(
+            str(TRAINING.file),
+            label="Train this architecture",
+            icon=":material/model_training:",
+            query_params=config_query(variant),
+            help="Opens the training page with the form filled in; the link can be shared.",
+        )
+    except StreamlitAPIException:  # the page run on its own (tests): a plain link
+        buttons.markdown(f"[Train this architecture]({config_link(variant)})")
 except ValueError:
     pass  # an impossible network: the error below says why
 view = st.container()
