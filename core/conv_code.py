@@ -118,14 +118,19 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
-def tensor_literal(array: np.ndarray, indent: int = 4) -> str:
-    """A nested list of the array's numbers, innermost rows on one line each."""
+def tensor_literal(array: np.ndarray, names: tuple[str, ...] = (), indent: int = 4) -> str:
+    """A nested list of the array's numbers: the innermost rows one line each, every block of
+    the outer axes under a comment that names it (`names`, outermost first)."""
     array = np.asarray(array, dtype=np.float64)
     if array.ndim == 1:
         return "[" + ", ".join(_number(v) for v in array) + "]"
     pad = " " * indent
-    inner = [tensor_literal(part, indent + 4) for part in array]
-    return "[\n" + "".join(f"{pad}{item},\n" for item in inner) + " " * (indent - 4) + "]"
+    parts = []
+    for index, part in enumerate(array):
+        if names and array.ndim > 2:
+            parts.append(f"{pad}# {names[0]} {index}")
+        parts.append(f"{pad}{tensor_literal(part, names[1:], indent + 4)},")
+    return "[\n" + "\n".join(parts) + "\n" + " " * (indent - 4) + "]"
 
 
 def _python(value: object) -> str:
@@ -158,18 +163,23 @@ def python_source(spec: LayerSpec) -> str:
     page's input and prints the output's shape and the selected cell."""
     arguments = ",\n    ".join(f"{k}={_python(v)}" for k, v in spec.layer_arguments().items())
     layout = "[batch, channels, length]" if spec.dims == 1 else "[batch, channels, height, width]"
+    shape = "[channels, length]" if spec.dims == 1 else "[channels, height, width]"
+    single = spec.x[:, 0, :] if spec.dims == 1 else spec.x
     lines = [
-        f'"""The convolution explorer\'s layer in PyTorch: {describe(spec)}.',
+        '"""PyTorch twin of the convolution explorer.',
         "",
-        "Run it with `python <this file>` (needs torch); it prints the output's shape and the",
-        "output cell selected in the explorer.",
+        f"The layer: {describe(spec)}.",
+        "",
+        "Run: python <this file> (needs torch). It prints the output's",
+        "shape and the output cell selected in the explorer.",
         '"""',
         "",
         "import torch",
         "from torch import nn",
         "",
-        f"# The explorer's input, {layout}, in float64 as the explorer computes.",
-        f"x = torch.tensor({tensor_literal(spec.torch_input())}, dtype=torch.float64)",
+        f"# The explorer's input, {shape}, float64 as",
+        "# the explorer computes; [None] makes a batch of one.",
+        f"x = torch.tensor({tensor_literal(single, ('channel',))}, dtype=torch.float64)[None]",
         "",
         f"layer = nn.{spec.layer_name}(",
         f"    {arguments},",
@@ -178,15 +188,24 @@ def python_source(spec: LayerSpec) -> str:
         lines.append("    dtype=torch.float64,")
     lines.append(")")
     if spec.op in ("conv", "transposed"):
-        layout = (
-            "[in, out / groups, *kernel_size]"
-            if spec.op == "transposed"
-            else "[out, in / groups, *kernel_size]"
-        )
+        if spec.op == "transposed":
+            layout = "[in, out / groups, *kernel]"
+            names = (
+                "input channel",
+                "output channel" + (" of its group" if spec.groups > 1 else ""),
+            )
+        else:
+            layout = "[out, in / groups, *kernel]"
+            names = (
+                "output channel",
+                "input channel" + (" of its group" if spec.groups > 1 else ""),
+            )
         lines += [
             "",
-            f"# The explorer's kernels, {layout}, not torch's random ones.",
-            f"kernels = torch.tensor({tensor_literal(spec.torch_weight())}, dtype=torch.float64)",
+            f"# The explorer's kernels, {layout},",
+            "# instead of torch's random initial weights.",
+            f"kernels = torch.tensor({tensor_literal(spec.torch_weight(), names)},"
+            " dtype=torch.float64)",
         ]
         if spec.bias is not None:
             lines.append(f"biases = torch.tensor({tensor_literal(spec.bias)}, dtype=torch.float64)")
@@ -194,8 +213,8 @@ def python_source(spec: LayerSpec) -> str:
         if spec.flip:
             dims = "(-1,)" if spec.dims == 1 else "(-2, -1)"
             lines += [
-                "    # PyTorch's convolution is cross-correlation: a true convolution flips the",
-                "    # kernel first.",
+                "    # PyTorch's convolution is cross-correlation: a true",
+                "    # convolution flips the kernel first.",
                 f"    layer.weight.copy_(torch.flip(kernels, dims={dims}))",
             ]
         else:
@@ -209,7 +228,7 @@ def python_source(spec: LayerSpec) -> str:
     lines += [
         "",
         'print("shape:", tuple(y.shape))',
-        "# + 0.0 turns a negative zero into 0, as the explorer writes it",
+        "# + 0.0: a negative zero prints as 0, as in the explorer",
         f'print("y[{index}] =", f"{{y[{index}].item() + 0.0:.6g}}")',
         "",
     ]

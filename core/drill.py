@@ -134,7 +134,10 @@ class Question:
         join = "×".join
         rows = [
             ("layer", ("transposed " if self.transposed else "") + f"conv {self.dims}D"),
-            ("input (channels × size)", join(map(str, (self.in_channels, *self.size)))),
+            (
+                "input (C × L)" if self.dims == 1 else "input (C × H × W)",
+                join(map(str, (self.in_channels, *self.size))),
+            ),
             ("kernel", join(map(str, self.kernel))),
             ("padding", join(map(str, self.padding))),
             ("stride", join(map(str, self.stride))),

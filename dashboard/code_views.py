@@ -31,33 +31,41 @@ def show_code_twin(spec: LayerSpec, page_output: np.ndarray) -> None:
         st.error(f"torch refuses this configuration: {error}", icon=":material/block:")
         st.code(source, language="python", height=420)
         return
-    code_column, check_column = st.columns([3, 2], gap="medium")
-    with code_column:
-        st.code(source, language="python", line_numbers=True, height=460)
-    with check_column:
-        st.markdown("**torch next to the page** (torch runs this layer itself)")
-        index = ", ".join(map(str, spec.cell_index))
-        torch_cell = "-" if check.torch_cell is None else f"{check.torch_cell + 0.0:.6g}"
-        page_cell = "-" if check.page_cell is None else f"{check.page_cell + 0.0:.6g}"
-        difference = "-" if not check.shape_equal else f"{check.max_difference:.3g}"
-        st.markdown(
-            f"- {_tick(check.shape_equal)} output shape: torch `{check.torch_shape}`,"
-            f" page `{check.page_shape}`\n"
-            f"- {_tick(check.values_close)} largest difference over every output value:"
-            f" {difference} (at most {TOLERANCE:g})\n"
-            f"- {_tick(check.cell_equal)} selected cell `y[{index}]`: torch {torch_cell},"
-            f" page {page_cell}"
+    # The checks above the code, the code at full width: beside it, at 1000 px, the code's
+    # lines were cut after 40 characters.
+    index = ", ".join(map(str, spec.cell_index))
+    torch_cell = "-" if check.torch_cell is None else f"{check.torch_cell + 0.0:.6g}"
+    page_cell = "-" if check.page_cell is None else f"{check.page_cell + 0.0:.6g}"
+    difference = "-" if not check.shape_equal else f"{check.max_difference:.3g}"
+    shape_column, values_column, cell_column = st.columns(3)
+    shape_column.markdown(
+        f"{_tick(check.shape_equal)} **output shape**  \ntorch `{check.torch_shape}`,"
+        f" page `{check.page_shape}`"
+    )
+    values_column.markdown(
+        f"{_tick(check.values_close)} **every value within {TOLERANCE:g}**  \nlargest"
+        f" difference: {difference}"
+    )
+    cell_column.markdown(
+        f"{_tick(check.cell_equal)} **selected cell** `y[{index}]`  \ntorch {torch_cell},"
+        f" page {page_cell}"
+    )
+    if check.ok:
+        st.success(
+            "torch, running this layer itself, agrees with the page.",
+            icon=":material/check_circle:",
         )
-        if check.ok:
-            st.success("torch agrees with the page.", icon=":material/check_circle:")
-        else:
-            st.error(
-                "torch and the page disagree: the numbers above say where.",
-                icon=":material/error:",
-            )
-        st.caption("Running the file prints:")
+    else:
+        st.error(
+            "torch and the page disagree: the checks above say where.", icon=":material/error:"
+        )
+    st.code(source, language="python", line_numbers=True, height=460)
+    prints_column, download_column = st.columns([3, 2], vertical_alignment="center")
+    with prints_column:
+        st.caption("Running the file (`python " + file_name(spec) + "`) prints:")
         if check.shape_equal and check.page_cell is not None:
             st.code(printout(check.torch_shape, spec.cell_index, check.page_cell), language=None)
+    with download_column:
         st.download_button(
             "Download as .py",
             source,
@@ -66,4 +74,4 @@ def show_code_twin(spec: LayerSpec, page_output: np.ndarray) -> None:
             icon=":material/download:",
             key="download_twin",
         )
-        st.caption("The copy button sits at the code's top right corner.")
+        st.caption("Copy: the button at the code's top right corner.")

@@ -24,6 +24,9 @@ MAX_CELL = 34
 TYPICAL_WIDTH = 640
 MIN_PLOT, MAX_PLOT = 40, 560
 MIN_TEXT_CELL = 20  # smaller cells show their numbers on hover only
+# The gap between the input and the output map, as a share of the width: room for the output's
+# row labels (at 0.06 they touched the input map at 1000 px).
+MAP_GAP = 0.09
 # Figures here skip plotly.py's validation (for speed), which is also what turns a colour
 # scale's name into colours; plotly.js knows other names, so the scales are spelled out.
 BLUES = get_colorscale("Blues")
@@ -258,11 +261,11 @@ def sliding_window_figure(
     shown = np.where(is_pad | ~np.isfinite(padded), np.nan, padded)
     # The input's share of the width follows the sizes, within limits that leave each title
     # room over its own map (a 1-cell output once pushed its title off the right edge).
-    split = min(max(wp / (wp + out_w), 0.5), 0.72) * 0.94
+    split = min(max(wp / (wp + out_w), 0.5), 0.72) * (1 - MAP_GAP)
     # Cells are square (scaleanchor), so a wide map is limited by the page's width, not by the
     # figure's height: size the height for a typical width, or a wide input floats in white.
     cell_in = min(MAX_CELL, TYPICAL_WIDTH * split / wp)
-    cell_out = min(MAX_CELL, TYPICAL_WIDTH * (0.94 - split) / out_w)
+    cell_out = min(MAX_CELL, TYPICAL_WIDTH * (1 - MAP_GAP - split) / out_w)
     grid_i, grid_j = np.mgrid[0:out_h, 0:out_w]
     data = [
         dict(
@@ -383,7 +386,7 @@ def sliding_window_figure(
     layout = dict(
         xaxis=axis([0, split], wp, "y", False, None, cell_in),
         yaxis=axis([0, 1], hp, "x", True, "x", cell_in),
-        xaxis2=axis([split + 0.06, 1], out_w, "y2", False, None, cell_out),
+        xaxis2=axis([split + MAP_GAP, 1], out_w, "y2", False, None, cell_out),
         yaxis2=axis([0, 1], out_h, "x2", True, "x2", cell_out),
         annotations=[
             dict(
@@ -398,7 +401,7 @@ def sliding_window_figure(
             ),
             dict(
                 text=output_title,
-                x=(split + 1.06) / 2,
+                x=(split + MAP_GAP + 1) / 2,
                 y=1.0,
                 xref="paper",
                 yref="paper",

@@ -30,7 +30,11 @@ def groups_figure(in_channels: int, out_channels: int, groups: int) -> go.Figure
     for index, colour in enumerate(colours):
         colourscale += [[edges[index], colour], [edges[index + 1], colour]]
     text = np.where(group >= 0, np.char.add("g", group.astype(str)), "")
-    cell = 30 if max(in_channels, out_channels) <= 12 else 18
+    # Square cells in a column about 320 px wide: small enough for 32 channels, and the group
+    # labels only where they fit.
+    cell = min(30, 320 / max(in_channels, out_channels))
+    if cell < 22:
+        text = np.full(group.shape, "")
     figure = go.Figure(
         go.Heatmap(
             z=group,
@@ -46,7 +50,7 @@ def groups_figure(in_channels: int, out_channels: int, groups: int) -> go.Figure
         )
     )
     figure.update_layout(
-        height=max(160, out_channels * cell + 90),
+        height=round(max(160, out_channels * cell + 90)),
         margin=dict(l=10, r=10, t=40, b=40),
         plot_bgcolor="white",
         title=dict(text=f"kernels present: {groups} group{'s' if groups > 1 else ''}", x=0),
@@ -101,7 +105,7 @@ def causal_stack_figure(stack: CausalStack, position: int) -> go.Figure:
             zmax=1,
             showscale=False,
             text=text,
-            texttemplate="%{text}" if pad + length <= 48 else "",
+            texttemplate="%{text}" if pad + length <= 24 else "",  # readable only then
             customdata=np.nan_to_num(values),
             hovertemplate="t = %{x}: %{customdata:.3f}<extra></extra>",
             xgap=2,

@@ -330,7 +330,7 @@ with view:
     # into each other over small maps ("(padding grey)output channel 0").
     shown_channel = out_channel if pooling else in_channel
     if transposed:
-        title_in = f"stretched input, channel {shown_channel}<br>(inserted zeros grey)"
+        title_in = f"stretched input, channel {shown_channel}<br>(zeros grey)"
     else:
         title_in = ("padded input" if ph or pw else "input") + f", channel {shown_channel}"
         if ph or pw:
@@ -420,7 +420,8 @@ with view:
             st.markdown(
                 f"**{groups} groups:** output channel {out_channel} is in group {group} and"
                 f" reads only input channels {group_channels[0]}–{group_channels[-1]}, so its"
-                f" stack has {len(group_channels)} kernels instead of {c_in}."
+                f" stack has {len(group_channels)} kernel{'s' if len(group_channels) > 1 else ''}"
+                f" instead of {c_in}."
                 " Groups = channels is a depthwise convolution (see the groups page)."
             )
         elif c_in > 1 or c_out > 1:

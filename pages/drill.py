@@ -41,6 +41,7 @@ if "drill_rng" not in state:
     state.drill_score = [0, 0]  # right, answered
     state.drill_streak = state.drill_best = 0
     state.drill_feedback = {}  # code -> list of Feedback, for questions answered this visit
+    state.drill_typed = {}  # code -> {field: the text typed}
     state.drill_link_note = None
     raw = st.query_params.get("q")
     try:
@@ -65,59 +66,63 @@ st.markdown(
 if state.drill_link_note:
     st.warning("Ignored the link's question: " + plain(state.drill_link_note) + ".")
 
-top_left, top_right = st.columns([3, 2], gap="large")
-with top_left:
-    st.segmented_control(
-        "Questions from",
-        list(LEVELS),
-        format_func=lambda level: LEVELS[level],
-        key="drill_level",
-        on_change=new_question,
-        required=True,
-    )
-with top_right:
-    right, answered = state.drill_score
-    a, b, c = st.columns(3)
-    a.metric("Score", f"{right} / {answered}", help="questions answered fully right this visit")
-    b.metric("Streak", state.drill_streak, help="fully right answers in a row")
-    c.metric("Best streak", state.drill_best)
+# A radio wraps its options on narrow screens (a segmented control cut the last one off).
+st.radio(
+    "Questions from",
+    list(LEVELS),
+    format_func=lambda level: LEVELS[level],
+    key="drill_level",
+    on_change=new_question,
+    horizontal=True,
+)
+right, answered = state.drill_score
+a, b, c = st.columns(3)
+a.metric("Score", f"{right} / {answered}", help="questions answered fully right this visit")
+b.metric("Streak", state.drill_streak, help="fully right answers in a row")
+c.metric("Best streak", state.drill_best)
 
 st.subheader(question.title[:1].upper() + question.title[1:])
-settings, form_column = st.columns([2, 3], gap="large")
+settings, form_column = st.columns(2, gap="large")
 with settings:
     st.dataframe(
         pd.DataFrame(question.describe(), columns=["setting", "value"]),
         hide_index=True,
         width="stretch",
     )
-    st.caption(
-        f"Question `{question.code}`: this page's address opens it again. Sizes are"
-        " channels × height × width" + (" (1D: channels × length)." if question.dims == 1 else ".")
-    )
+    st.caption(f"Question `{question.code}`: this page's address opens it again.")
 
 feedback = state.drill_feedback.get(question.code)
+typed = state.drill_typed.get(question.code, {})
 with form_column:
-    with st.form(f"drill_form_{question.code}"):
-        typed = {
-            name: st.text_input(
-                LABELS[name].replace("H × W", "L") if question.dims == 1 else LABELS[name],
-                key=f"answer_{name}_{question.code}",
-                placeholder=HINTS[name],
-                disabled=feedback is not None,
+    if feedback is None:
+        with st.form(f"drill_form_{question.code}"):
+            for name in question.fields:
+                label = LABELS[name]
+                st.text_input(
+                    label.replace("H × W", "L") if question.dims == 1 else label,
+                    key=f"answer_{name}_{question.code}",
+                    placeholder=HINTS[name],
+                )
+            submitted = st.form_submit_button("Check my answers", type="primary")
+        if submitted:
+            typed = {name: state[f"answer_{name}_{question.code}"] for name in question.fields}
+            feedback = [grade(question, name, typed[name]) for name in question.fields]
+            state.drill_feedback[question.code] = feedback
+            state.drill_typed[question.code] = typed
+            all_right = all(f.correct for f in feedback)
+            state.drill_score = [state.drill_score[0] + all_right, state.drill_score[1] + 1]
+            state.drill_streak = state.drill_streak + 1 if all_right else 0
+            state.drill_best = max(state.drill_best, state.drill_streak)
+            st.rerun()  # the score above counts this answer at once
+    else:
+        st.markdown("**Your answers**")
+        st.markdown(
+            "\n".join(
+                f"- {'✓' if item.correct else '✗'} {FIELD_NAMES[item.field]}:"
+                f" {plain(typed.get(item.field, '')) or '(none)'}"
+                for item in feedback
             )
-            for name in question.fields
-        }
-        submitted = st.form_submit_button(
-            "Check my answers", type="primary", disabled=feedback is not None
         )
-    if submitted and feedback is None:
-        feedback = [grade(question, name, typed[name]) for name in question.fields]
-        state.drill_feedback[question.code] = feedback
-        all_right = all(f.correct for f in feedback)
-        state.drill_score = [state.drill_score[0] + all_right, state.drill_score[1] + 1]
-        state.drill_streak = state.drill_streak + 1 if all_right else 0
-        state.drill_best = max(state.drill_best, state.drill_streak)
-        st.rerun()  # the score above shows this answer at once
     st.button("Next question", on_click=new_question, icon=":material/skip_next:", key="drill_next")
 
 # ------------------------------------------------------------------ the reveal
@@ -128,9 +133,14 @@ if feedback is not None:
         if item.correct:
             st.success(f"**{label}: {plain(item.answer)}** ✓", icon=":material/check_circle:")
         else:
-            mistake = f" ({plain(item.mistake)})" if item.mistake else ""
+            mistake = (
+                f"**{plain(item.mistake[:1].upper() + item.mistake[1:])}:** "
+                if item.mistake
+                else ""
+            )
             st.error(
-                f"**{label}: {plain(item.answer)}**, not what you typed{mistake}: "
+                f"**{label}: {plain(item.answer)}** (you typed"
+                f" {plain(typed.get(item.field, '')) or 'nothing'}). {mistake}"
                 + plain(item.message),
                 icon=":material/cancel:",
             )

@@ -66,38 +66,34 @@ if state.families_ignored:
 
 # ------------------------------------------------------------------ groups
 st.header("Groups, up to depthwise")
-controls, figure_column = st.columns([2, 3], gap="large")
-with controls:
-    a, b = st.columns(2)
-    a.number_input("Input channels", 1, 16, key="gc_in")
-    b.number_input("Output channels", 1, 32, key="gc_out")
-    a, b = st.columns(2)
-    a.number_input("Kernel size", 1, 7, key="gc_k")
-    b.number_input("Input size (H = W)", 3, 64, key="gc_size")
-    c_in, c_out = state.gc_in, state.gc_out
-    divisors = [g for g in range(1, math.gcd(c_in, c_out) + 1) if c_in % g == 0 and c_out % g == 0]
-    if state.gc_groups not in divisors:  # only groups that divide both channel counts are offered
-        state.gc_groups = max(g for g in divisors if g <= state.gc_groups)
-    st.select_slider(
-        "Groups",
-        divisors,
-        key="gc_groups",
-        help="Only the divisors of both channel counts: PyTorch requires them.",
-    )
-    groups, kernel = state.gc_groups, state.gc_k
-    if groups == c_in:
-        st.caption(f"Groups = input channels = {c_in}: a **depthwise** convolution.")
+a, b, c, d, e = st.columns(5)
+a.number_input("In channels", 1, 16, key="gc_in")
+b.number_input("Out channels", 1, 32, key="gc_out")
+c.number_input("Kernel", 1, 7, key="gc_k")
+d.number_input("Input size", 3, 64, key="gc_size", help="Height = width")
+c_in, c_out = state.gc_in, state.gc_out
+divisors = [g for g in range(1, math.gcd(c_in, c_out) + 1) if c_in % g == 0 and c_out % g == 0]
+if state.gc_groups not in divisors:  # only groups that divide both channel counts are offered
+    state.gc_groups = max(g for g in divisors if g <= state.gc_groups)
+e.select_slider(
+    "Groups",
+    divisors,
+    key="gc_groups",
+    help="Only the divisors of both channel counts: PyTorch requires them.",
+)
+groups, kernel = state.gc_groups, state.gc_k
 try:
     out = conv_output_size(state.gc_size, kernel, padding=kernel // 2)
 except ValueError:  # never for the offered ranges; kept so the page cannot crash
     out = 1
 rows = grouped_conv_costs(c_in, c_out, (kernel, kernel), (out, out), groups, bias=True)
 standard = rows[0]
+figure_column, text_column = st.columns([2, 3], gap="large")
 with figure_column:
     st.plotly_chart(
         groups_figure(c_in, c_out, groups), key="groups_figure", config={"displayModeBar": False}
     )
-st.markdown(
+text_column.markdown(
     f"Each of the **{c_out}** output channels has a stack of **{c_in // groups}** kernels"
     f" ({kernel}×{kernel}) over the **{c_in // groups}** input channels of its group"
     + (" (a standard convolution: all of them)." if groups == 1 else ".")
@@ -113,8 +109,9 @@ table = pd.DataFrame(
         ],
         "parameters": [r.params for r in rows],
         "MACs": [r.macs for r in rows],
-        "parameters vs standard": [f"{r.params / standard.params:.3f}×" for r in rows],
-        "MACs vs standard": [f"{r.macs / standard.macs:.3f}×" for r in rows],
+        "vs standard": [
+            f"{r.params / standard.params:.3f}× / {r.macs / standard.macs:.3f}×" for r in rows
+        ],
     }
 )
 st.dataframe(
@@ -126,19 +123,22 @@ st.dataframe(
         "MACs": st.column_config.NumberColumn(format="localized"),
     },
 )
+if groups == c_in:
+    text_column.caption(f"Groups = input channels = {c_in}: a **depthwise** convolution.")
 st.caption(
-    "Grouped: C_in/g · C_out · K² + C_out parameters. Depthwise-separable: a depthwise layer"
+    "vs standard: parameters / MACs as a share of the standard layer's. Grouped: C_in/g ·"
+    " C_out · K² + C_out parameters. Depthwise-separable: a depthwise layer"
     " (C_in · K² + C_in) and a 1×1 layer (C_in · C_out + C_out). All three counts are checked"
     " against torch's modules and FLOP counter in tests/test_arithmetic.py."
 )
 
 # ------------------------------------------------------------------ causal
 st.header("Causal convolution and dilated causal stacks")
-a, b, c, d = st.columns(4)
+a, b, c = st.columns(3)
 a.number_input("Sequence length", 4, 48, key="cz_length")
 b.number_input("Kernel size", 2, 4, key="cz_k")
 c.number_input("Layers", 1, 5, key="cz_layers")
-d.toggle("Dilations 1, 2, 4, ...", key="cz_dilated", help="Off: every layer has dilation 1.")
+st.toggle("Dilations 1, 2, 4, ...", key="cz_dilated", help="Off: every layer has dilation 1.")
 length, k, layers = state.cz_length, state.cz_k, state.cz_layers
 dilations = [2**n if state.cz_dilated else 1 for n in range(layers)]
 

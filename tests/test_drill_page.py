@@ -40,9 +40,7 @@ def test_the_link_opens_the_question_with_the_answers_hidden() -> None:
     app = page(q=EXAMPLE)
     assert app.query_params["q"] in (EXAMPLE, [EXAMPLE])
     table = app.dataframe[0].value
-    assert (
-        dict(zip(table["setting"], table["value"], strict=True))["input (channels × size)"] == "1×4"
-    )
+    assert dict(zip(table["setting"], table["value"], strict=True))["input (C × L)"] == "1×4"
     assert not app.success and not app.error and not app.latex  # nothing revealed yet
     assert {t.label for t in app.text_input} == {
         "Output shape (C_out × L)",
@@ -55,7 +53,7 @@ def test_the_link_opens_the_question_with_the_answers_hidden() -> None:
 def test_the_issue_example_is_told_it_forgot_the_floor() -> None:
     app = answer(page(q=EXAMPLE), EXAMPLE, shape="2.5", params="4", macs="6", field="3")
     shape_error = next(e.value for e in app.error if "output shape" in e.value)
-    assert "forgot the floor" in shape_error
+    assert "**Forgot the floor:**" in shape_error and r"you typed 2\.5" in shape_error
     assert len(app.success) == 3  # the other three are right
     assert metric(app, "Score") == "0 / 1" and metric(app, "Streak") == "0"
     assert any(r"\left\lfloor\frac{4 + 2\cdot1 - 1\cdot(3-1)" in x.value for x in app.latex)
