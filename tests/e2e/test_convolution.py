@@ -1,7 +1,12 @@
 """The convolution explorer in Chromium: the kernel slider changes the output size; a click on an
-output cell writes out its sum; screenshots of the 2D, 1D, multi-channel and pooling views."""
+output cell writes out its sum; screenshots of the 2D, 1D, multi-channel and pooling views. The
+drill names a mistake and links to the explorer, whose downloaded code twin runs and prints what
+the page shows; a click on an input cell of a transposed convolution lists the outputs it feeds."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 from playwright.sync_api import Page, expect
 
@@ -73,7 +78,89 @@ def test_kernel_slider_click_and_views(app_url: str, page: Page) -> None:
     page.get_by_text("1D", exact=True).click()
     wait_for_app_run(page)
     page.get_by_test_id("stSelectbox").filter(has_text="Operation").click()
-    page.get_by_role("option", name="convolution").click()
+    page.get_by_role("option", name="convolution", exact=True).click()
     wait_for_app_run(page)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "convolution-1d")
+
+
+def test_drill_reveal_then_the_code_twin_download_runs(app_url: str, page: Page, tmp_path) -> None:
+    """The drill in Chromium: the issue's example (input 4, padding 1, kernel 3, stride 2;
+    2.5) is told it forgot the floor; its link opens the layer in the explorer, whose code twin
+    agrees with torch, and the downloaded .py prints what the page says it prints."""
+    page.goto(f"{app_url}/drill?q=1-2011")
+    wait_for_app_run(page)
+    for label, answer in [
+        ("Output shape", "2.5"),
+        ("Parameters", "3"),
+        ("MACs", "6"),
+        ("Receptive field", "3"),
+    ]:
+        page.get_by_label(label).fill(answer)
+    page.get_by_role("button", name="Check my answers").click()
+    wait_for_app_run(page)
+    expect(page.get_by_test_id("stAlert").filter(has_text="output shape: 1×2")).to_contain_text(
+        "Forgot the floor"
+    )
+    expect(page.get_by_test_id("stAlert").filter(has_text="parameters: 4")).to_contain_text(
+        "Forgot the bias"
+    )
+    expect(page.get_by_test_id("stMetric").filter(has_text="Score")).to_contain_text("0 / 1")
+    screenshot(page, "convolution-drill")
+
+    # Streamlit opens markdown links in a new tab: follow the address in this one.
+    href = page.get_by_role("link", name="See this layer in the explorer").get_attribute("href")
+    assert href.startswith("/convolution?mode=1D")
+    page.goto(app_url + href)
+    wait_for_app_run(page)
+    expect(
+        page.get_by_test_id("stMetric")
+        .filter(has_text="Output shape")
+        .get_by_test_id("stMetricValue")
+    ).to_have_text("1×2")
+    expect(page.get_by_text("agrees with the page")).to_be_visible()
+    prints = page.get_by_test_id("stCode").filter(has_text="shape: (1, 1, 2)").inner_text()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download as .py").click()
+    script = tmp_path / download.value.suggested_filename
+    download.value.save_as(script)
+    assert script.name == "explorer_conv1d.py"
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == prints.strip()
+    screenshot(page, "convolution-code")
+
+
+def test_transposed_view_and_an_input_cell_s_outputs(app_url: str, page: Page) -> None:
+    page.goto(
+        f"{app_url}/convolution?op=transposed%20convolution&h=3&w=3&sh=2&sw=2&ph=1&pw=1&oph=1&opw=1"
+    )
+    wait_for_app_run(page)
+    expect(
+        page.get_by_test_id("stMetric")
+        .filter(has_text="Output shape")
+        .get_by_test_id("stMetricValue")
+    ).to_have_text("1×6×6")
+    # Click stretched cell (1, 1), which holds input x[0,0]: it feeds a 3×3 block of outputs,
+    # minus what the padding crops: 4 output cells.
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    position = page.evaluate("""() => {
+      const gd = document.querySelector('.js-plotly-plot');
+      const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+      const box = gd.getBoundingClientRect();
+      return [box.left + xa._offset + xa.d2p(1), box.top + ya._offset + ya.d2p(1)];
+    }""")
+    page.mouse.click(*position)
+    wait_for_app_run(page)
+    expect(page.get_by_test_id("stAlert").filter(has_text="feeds")).to_contain_text(
+        "Input cell x[0,0] feeds 4 output cells: (0,0), (0,1), (1,0), (1,1)."
+    )
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    screenshot(page, "convolution-transposed")
+    page.goto(f"{app_url}/groups-causal")
+    wait_for_app_run(page)
+    expect(page.get_by_text("depends on the orange cells")).to_be_visible()
+    screenshot(page, "groups-causal")
