@@ -70,6 +70,7 @@ st.markdown(
     " counts and every single number follow. Press **▶ Play** to slide the window over the"
     " input; click an output cell to see its value written out as a sum of products, or an"
     " input cell to see every output cell it feeds. Below: the same layer in PyTorch."
+    " Sure of the formulas? **[Test yourself in the drill](/drill)**: predict, then reveal."
 )
 if state.get("conv_ignored"):
     st.warning("Ignored part of the link: " + plain(", ".join(state.conv_ignored)) + ".")

@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from core.arithmetic import (
@@ -15,6 +17,7 @@ from core.arithmetic import (
     conv_transpose_macs,
     conv_transpose_output_size,
 )
+from dashboard.conv_state import OPERATIONS
 from dashboard.conv_views import LECTURE_CASES
 from dashboard.site import CONVOLUTION
 
@@ -204,3 +207,40 @@ def test_code_twin_script_prints_what_the_page_shows(tmp_path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == expected
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    query=st.fixed_dictionaries(
+        {
+            "mode": st.sampled_from(["1D", "2D"]),
+            "op": st.sampled_from(OPERATIONS),
+            "h": st.integers(1, 9).map(str),
+            "w": st.integers(1, 9).map(str),
+            "cin": st.integers(1, 4).map(str),
+            "cout": st.integers(1, 4).map(str),
+            "groups": st.integers(1, 4).map(str),
+            "kh": st.integers(1, 5).map(str),
+            "kw": st.integers(1, 5).map(str),
+            "ph": st.integers(0, 3).map(str),
+            "pw": st.integers(0, 3).map(str),
+            "sh": st.integers(1, 3).map(str),
+            "sw": st.integers(1, 3).map(str),
+            "dh": st.integers(1, 3).map(str),
+            "dw": st.integers(1, 3).map(str),
+            "oph": st.integers(0, 2).map(str),
+            "opw": st.integers(0, 2).map(str),
+            "bias": st.sampled_from(["0", "1"]),
+            "flip": st.sampled_from(["0", "1"]),
+            "relu": st.sampled_from(["0", "1"]),
+            "kernel": st.sampled_from(["random integers", "identity", "Sobel x", "difference"]),
+        }
+    )
+)
+def test_any_link_shows_an_output_agreeing_with_torch_or_an_explanation(query) -> None:
+    """Random links: never an exception box; either torch agrees with what the page shows, or
+    the page says why there is no output."""
+    app = page(**query)
+    agrees = any("agrees with the page" in s.value for s in app.success)
+    explained = any("No output with these settings" in e.value for e in app.error)
+    assert agrees != explained, (query, [e.value for e in app.error])
