@@ -157,8 +157,10 @@ class Trainer:
         splits: data.MnistSplits | None = None,
         run: Run | None = None,
         callbacks: Callbacks | None = None,
+        keep_snapshots: bool = True,
     ) -> None:
         self.config = config.validate()
+        self.keep_snapshots = keep_snapshots  # off only to measure what they cost
         self.run = run
         self.callbacks = callbacks or Callbacks()
         self.device = resolve_device(config.device)
@@ -237,7 +239,7 @@ class Trainer:
     def save_snapshot(self) -> None:
         """The weights after `self.epoch` epochs (0: the random start), for scrubbing through
         training: 247 KB each, about 5 MB for the lecture's 20 epochs."""
-        if self.run is not None:
+        if self.run is not None and self.keep_snapshots:
             self.run.save_snapshot(self.epoch, self.model.state_dict())
 
     def resume(self) -> None:
