@@ -130,21 +130,26 @@ class Question:
         return "×".join(map(str, self.receptive_field or ()))
 
     def describe(self) -> list[tuple[str, str]]:
-        """(setting, value) rows that state the question, nothing of the answer."""
-        join = "×".join
+        """(setting, value) rows that state the question, nothing of the answer. Sizes read
+        C × H × W; per-axis settings (padding, stride, ...) read 'rows, cols', not being sizes."""
+        axes = "" if self.dims == 1 else " (rows, cols)"
+
+        def setting(values: tuple[int, ...]) -> str:
+            return ", ".join(map(str, values))
+
         rows = [
             ("layer", ("transposed " if self.transposed else "") + f"conv {self.dims}D"),
             (
                 "input (C × L)" if self.dims == 1 else "input (C × H × W)",
-                join(map(str, (self.in_channels, *self.size))),
+                "×".join(map(str, (self.in_channels, *self.size))),
             ),
-            ("kernel", join(map(str, self.kernel))),
-            ("padding", join(map(str, self.padding))),
-            ("stride", join(map(str, self.stride))),
-            ("dilation", join(map(str, self.dilation))),
+            ("kernel", "×".join(map(str, self.kernel))),
+            ("padding" + (axes or " (each side)"), setting(self.padding)),
+            ("stride" + axes, setting(self.stride)),
+            ("dilation" + axes, setting(self.dilation)),
         ]
         if self.transposed:
-            rows.append(("output padding", join(map(str, self.output_padding))))
+            rows.append(("output padding" + axes, setting(self.output_padding)))
         rows += [
             ("output channels", str(self.out_channels)),
             ("groups", str(self.groups)),
