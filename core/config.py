@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from core import data
-from core.lenet import LeNetArchitecture
+from core.lenet import LECTURE_ARCHITECTURE, LeNetArchitecture
 from core.runs import Run, RunDamagedError
 
 LECTURE_TEST_RISK = 0.0091
@@ -71,15 +71,15 @@ class TrainConfig:
     data_dir: str | None = None
     group: str | None = None  # runs started together, e.g. a learning-rate sweep
     # The architecture (core.lenet.LeNetArchitecture; the lecture's by default).
-    c1_kernel: int = 5
-    c1_channels: int = 6
-    c1_padding: int = 0
-    c3_kernel: int = 5
-    c3_channels: int = 16
-    c3_padding: int = 0
-    pool: int = 2
-    activation: str = "relu"
-    pooling: str = "max"
+    c1_kernel: int = LECTURE_ARCHITECTURE.c1_kernel
+    c1_channels: int = LECTURE_ARCHITECTURE.c1_channels
+    c1_padding: int = LECTURE_ARCHITECTURE.c1_padding
+    c3_kernel: int = LECTURE_ARCHITECTURE.c3_kernel
+    c3_channels: int = LECTURE_ARCHITECTURE.c3_channels
+    c3_padding: int = LECTURE_ARCHITECTURE.c3_padding
+    pool: int = LECTURE_ARCHITECTURE.pool
+    activation: str = LECTURE_ARCHITECTURE.activation
+    pooling: str = LECTURE_ARCHITECTURE.pooling
     # Beyond the lecture's plain SGD, each off by default.
     momentum: float = 0.0
     weight_decay: float = 0.0
