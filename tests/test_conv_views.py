@@ -9,6 +9,7 @@ import pytest
 
 from core.conv import conv2d, pool2d
 from dashboard.conv_views import (
+    FEED_COLOUR,
     MAX_FRAMES,
     frame_cells,
     kernel_preset,
@@ -85,3 +86,38 @@ def test_titles_sit_over_their_own_maps_and_the_slider_below_the_axes() -> None:
     plot_height = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
     assert layout["sliders"][0]["y"] * plot_height <= -25
     assert layout["updatemenus"][0]["y"] * plot_height <= -25
+
+
+def decoded(value) -> np.ndarray:
+    """A plotly array as sent to the browser (numpy arrays travel as base64 typed arrays)."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value, dtype=float)
+
+
+def test_an_input_cell_and_the_outputs_it_feeds_are_outlined_green() -> None:
+    result = conv2d(np.arange(25.0).reshape(1, 5, 5), np.ones((1, 1, 3, 3)), padding=1, stride=2)
+    spec = sliding_window_figure(
+        result.padded[0], result.output[0], result.geometry, (0, 0), input_cell=(2, 2)
+    ).to_dict()
+    assert spec["data"][4]["xaxis"] == "x" and decoded(spec["data"][4]["x"]).size == 7 * 7
+    green = [s for s in spec["layout"]["shapes"] if s.get("line", {}).get("color") == FEED_COLOUR]
+    cell, fed = green
+    assert (cell["x0"], cell["y0"]) == (1.5, 1.5)
+    # Padded (2, 2) is read by outputs (0,0), (0,1), (1,0) and (1,1) with stride 2.
+    assert fed["path"].count("M") == 4 and fed["xref"] == "x2"
+    # The same outlines in every animation frame, so they stay while Play runs.
+    assert all(cell in frame["layout"]["shapes"] for frame in spec["frames"])
+
+
+def test_a_transposed_input_marks_its_inserted_zeros() -> None:
+    from core.transposed import conv_transpose2d
+
+    result = conv_transpose2d(np.ones((1, 2, 2)), np.ones((1, 1, 3, 3)), stride=2)
+    spec = sliding_window_figure(
+        result.stretched[0], result.output[0], result.conv.geometry, (0, 0), real=result.real
+    ).to_dict()
+    text = spec["data"][1]["text"]
+    grey = decoded(spec["data"][0]["z"])
+    assert int(np.isfinite(grey).sum()) == result.real.size - 4  # all but the 4 input cells
+    assert text[2][2] == "1" and text[2][3] == "0"
