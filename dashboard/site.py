@@ -105,6 +105,15 @@ INSIDE = PageInfo(
     url_path="inside",
 )
 
+WHY = PageInfo(
+    path="pages/why.py",
+    title="Why it errs",
+    icon=":material/psychology_alt:",
+    summary="Which pixels drove an answer (occlusion, saliency, Grad-CAM, checked by deleting"
+    " them), how easily it flips (FGSM, shifts, rotations), and where the mistakes live.",
+    url_path="why",
+)
+
 # In navigation order; a page is added here when it works.
 PAGES: tuple[PageInfo, ...] = (
     WELCOME,
@@ -115,5 +124,6 @@ PAGES: tuple[PageInfo, ...] = (
     TRAINING,
     COMPARE,
     ERRORS,
+    WHY,
     INSIDE,
 )

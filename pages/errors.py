@@ -20,7 +20,7 @@ from dashboard.charts import (
     per_class_error_figure,
     probability_bars_figure,
 )
-from dashboard.site import INSIDE
+from dashboard.site import INSIDE, WHY
 from dashboard.text import plain
 from dashboard.widgets import epoch_picker, finished_run_ids, mnist_test_digits
 
@@ -236,6 +236,9 @@ if inspected is not None and 0 <= inspected < len(evaluation.labels):
     query = {"run": run_id, "index": inspected} | ({} if epoch is None else {"epoch": epoch})
     link = f"/{INSIDE.url_path}?{urlencode(query)}"
     a.markdown(f"[Open it inside the network]({link})")
+    a.markdown(
+        f"[Why did it err?](/{WHY.url_path}?{urlencode({'run': run_id, 'index': inspected})})"
+    )
     b.plotly_chart(
         probability_bars_figure(evaluation.probabilities[inspected], true_label),
         key="probabilities",

@@ -1,0 +1,110 @@
+"""Why it errs: which pixels drove an answer (and whether that picture is faithful), how
+easily the answer flips (FGSM, shifts, rotations, scaling), and where the mistakes sit among
+the test digits (the F6 features in 2D). For a test digit (linked from the errors gallery),
+a drawn digit or an upload.
+
+The whole-test-set analyses run in a background process (core/analysis.py) and are cached
+in the run folder; this page only shows their progress until they are there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from core.attribution import class_probabilities
+from core.evaluate import Evaluation, evaluate_run, run_model
+from core.lenet import LeNet5
+from core.runs import Run, default_runs_dir
+from dashboard.charts import probability_bars_figure
+from dashboard.digit_input import SOURCES, choose_digit, digit_picture
+from dashboard.text import plain
+from dashboard.why_views import (
+    NO_BAR,
+    VIEWS,
+    attribution_view,
+    embedding_view,
+    robustness_view,
+)
+from dashboard.widgets import finished_run_ids, mnist_test_digits
+
+state = st.session_state
+st.title("Why it errs")
+st.markdown(
+    "The errors page shows which digits the network gets wrong. Here: which pixels drove an"
+    " answer, how easily the answer flips, and whether a mistake sits among look-alike digits."
+)
+
+runs_root = default_runs_dir()
+ids = finished_run_ids(
+    "No finished training run yet: train one first, then ask it why it errs here.", "why_run"
+)
+if "why_view" not in state:
+    wanted = st.query_params.get("view")
+    state.why_view = VIEWS[int(wanted)] if wanted in ("0", "1", "2") else VIEWS[0]
+
+top = st.columns([1, 2], gap="medium")
+run_id = top[0].selectbox("Run", ids, key="why_run", help="Finished runs, newest first.")
+view = top[1].radio("Show", VIEWS, horizontal=True, key="why_view")
+st.query_params.update(run=run_id, view=str(VIEWS.index(view)))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the trained model ...")
+def model_of(run_id: str, mtime: float) -> LeNet5:
+    return run_model(Run(runs_root / run_id))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Evaluating the 10,000 test digits ...")
+def evaluation_of(run_id: str, mtime: float) -> Evaluation:
+    return evaluate_run(Run(runs_root / run_id))
+
+
+run = Run(runs_root / run_id)
+try:
+    mtime = run.checkpoint_path("best").stat().st_mtime
+    model = model_of(run_id, mtime)
+    evaluation = evaluation_of(run_id, mtime)
+except (OSError, ValueError, RuntimeError, KeyError) as error:
+    st.error(f"Could not load run {plain(run_id)}'s best model: {plain(error)}")
+    st.stop()
+digits = mnist_test_digits()
+if digits is None:
+    st.error("MNIST is not ready: run `python -m core.data fetch`.")
+    st.stop()
+test_images = digits[0]
+
+if view == VIEWS[2]:
+    embedding_view(run, model, evaluation, test_images, mtime)
+    st.stop()
+
+# ------------------------------------------------------------------ the digit to explain
+left, right = st.columns([1, 2], gap="large")
+with left:
+    source = st.radio("Input", SOURCES, horizontal=True, key="why_source")
+    chosen = choose_digit(source, "why")
+    if chosen.image is not None:
+        digit_picture(chosen.image, "The network's input (28×28)")
+if chosen.image is None:
+    with right:
+        st.info("Draw a digit on the canvas (or upload one) to see why the network reads it so.")
+    st.stop()
+probabilities = class_probabilities(model, torch.from_numpy(chosen.image)[None])
+predicted = int(np.argmax(probabilities))
+with right:
+    verdict = ""
+    if chosen.true_label is not None:
+        verdict = (
+            " ✓" if predicted == chosen.true_label else f" ✗ (the label says {chosen.true_label})"
+        )
+    st.subheader(f"Prediction: {predicted}{verdict}")
+    st.plotly_chart(
+        probability_bars_figure(probabilities, chosen.true_label),
+        key="why_probs",
+        config=NO_BAR,
+    )
+
+if view == VIEWS[0]:
+    attribution_view(model, chosen.image, predicted, chosen.true_label)
+else:
+    robustness_view(run, model, evaluation, test_images, chosen.image)
