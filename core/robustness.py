@@ -171,7 +171,8 @@ def shift_sweep(
             for start in range(0, len(labels), BATCH):
                 x = images[start : start + BATCH]
                 x = shift_batch(x, shift, 0) if axis == 0 else shift_batch(x, 0, shift)
-                right += (model(x).argmax(dim=1) == labels[start : start + BATCH]).sum().item()
+                predicted = model(x).softmax(1).argmax(1)  # as core.train.evaluate decides
+                right += (predicted == labels[start : start + BATCH]).sum().item()
             accuracy[axis, s] = right / len(labels)
             done += 1
             if progress:
