@@ -6,6 +6,7 @@ folder: the FGSM sweep, the accuracy against shift, and the F6 embedding (PCA an
     read(run, part)   -> the cached arrays of one part, or None when missing or stale
     progress(run)     -> what the process is doing ({"part", "fraction", "error"}), or None
     is_running(run)   -> whether a process holds the run's analysis lock
+    stop(run)         -> ends that process (SIGTERM); what it finished stays cached
 
 Files: `<run>/analysis/<part>.npz` (written atomically; stale when `best.pt` is newer) and
 `progress.json`. The process holds an exclusive lock on `analysis/analysis.lock` while it
@@ -19,6 +20,7 @@ import argparse
 import fcntl
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -105,6 +107,18 @@ def is_running(run: Run) -> bool:
     return False
 
 
+def stop(run: Run) -> bool:
+    """SIGTERM to the process at work on the run (its pid is written in the lock file)."""
+    if not is_running(run):
+        return False
+    try:
+        pid = int((analysis_dir(run) / LOCK_FILE).read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def start(run: Run, first: str | None = None) -> bool:
     """Launch `python -m core.analysis` for the run in its own session (it outlives the page
     and the server), computing `first` before the other missing parts; False when one is
@@ -175,6 +189,8 @@ def work(run_dir: Path, first: str | None = None) -> int:
     if fd is None:
         print(f"run {run.id}: an analysis is already at work on it", file=sys.stderr)
         return 1
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
     path = analysis_dir(run) / PROGRESS_FILE
     last = [0.0]
 

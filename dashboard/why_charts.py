@@ -24,6 +24,7 @@ def _digit_outline(image: np.ndarray, show: bool) -> go.Contour:
         contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
         line=dict(color="black", width=1.2),
         showscale=False,
+        showlegend=False,
         hoverinfo="skip",
         visible=show,
     )
