@@ -105,13 +105,17 @@ def deletion_curves_figure(
         )
     )
     figure.update_layout(
-        height=320,
+        height=360,
         margin=dict(l=10, r=10, t=30, b=10),
         plot_bgcolor="white",
-        title=dict(text=f"Deleting the top pixels: probability of {target}", font=dict(size=14)),
-        legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
+        title=dict(
+            text=f"Probability of {target} as the top pixels are deleted", font=dict(size=14)
+        ),
+        # Below the axis, which carries no title (its ticks say "% deleted"): a legend at
+        # y=-0.2 sat on the axis title in a 1000 px window.
+        legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
     )
-    figure.update_xaxes(title_text="pixels deleted (%)", gridcolor=GRID, ticksuffix="%")
+    figure.update_xaxes(gridcolor=GRID, ticksuffix="%")
     figure.update_yaxes(range=[-0.03, 1.05], gridcolor=GRID, title_text="probability")
     return figure
 

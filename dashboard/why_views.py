@@ -276,7 +276,7 @@ def embedding_view(
             return
         points = cached["tsne"]
     selected = state.get("why_map_selected")
-    left, right = st.columns([3, 1], gap="medium")
+    left, right = st.columns([5, 2], gap="medium")
     left.plotly_chart(
         embedding_figure(
             points,
@@ -303,8 +303,9 @@ def embedding_view(
             f"True **{true_label}**, predicted **{predicted}**"
             f" ({evaluation.confidence[selected]:.1%})" + (" ✗" if true_label != predicted else "")
         )
+        bars = probability_bars_figure(evaluation.probabilities[selected], true_label)
         st.plotly_chart(
-            probability_bars_figure(evaluation.probabilities[selected], true_label),
+            bars.update_layout(title_text="Probabilities"),  # the column is narrow
             key="why_map_probs",
             config=NO_BAR,
         )
