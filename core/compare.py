@@ -16,7 +16,7 @@ from core.lenet import lenet_layer_table
 from core.runs import Run, RunDamagedError
 
 # Settings that do not change what is learned: never a "difference" between two runs.
-NOT_SETTINGS = ("device", "data_dir", "group", "log_every")
+NOT_SETTINGS = ("device", "data_dir", "group", "log_every", "workers")
 
 
 @dataclass(frozen=True)

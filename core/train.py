@@ -7,7 +7,8 @@
 The trainer knows nothing about Streamlit: the command line (core/train_cli.py) and the
 dashboard observe it through the same callbacks (`on_batch_end`, `on_epoch_end`), and every
 run is a folder on disk (core/runs.py) that anyone can read while it trains. What a run is
-(its config, checked) lives in core/config.py.
+(its config, checked) lives in core/config.py. On a CPU with several cores the same loop runs
+data-parallel: this process and workers it starts share every batch (core/parallel.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from core.config import (  # noqa: F401  (re-exported: pages and tests import th
     available_cores,
     load_config,
     resolve_device,
+    resolve_workers,
 )
 from core.files import atomic_write
 from core.lenet import LeNet5
@@ -54,6 +56,11 @@ CHECKPOINT_KEYS = (
     "metrics_written",
     "rng_cpu",
 )
+
+
+class WorkerLostError(RuntimeError):
+    """A worker process of a data-parallel run died or stopped answering (core/parallel.py):
+    the run ends `crashed`, and resumes from its last checkpoint like any crashed run."""
 
 
 @dataclass
@@ -148,8 +155,28 @@ def shift_images(images: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     return moved * inside.view(n, 1, height, width).to(images.dtype)
 
 
+def build_model(
+    config: TrainConfig, device: torch.device, memory_format: torch.memory_format
+) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    """The run's network, initialised from its seed, and its optimizer (every worker's)."""
+    torch.manual_seed(config.seed)
+    model = LeNet5(config.architecture).to(device, memory_format=memory_format)
+    # With momentum and weight decay at 0 this is exactly the lecture's plain SGD step.
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+    )
+    return model, optimizer
+
+
 class Trainer:
-    """Mini-batch SGD on cross-entropy; keeps the best validation epoch; tests it at the end."""
+    """Mini-batch SGD on cross-entropy; keeps the best validation epoch; tests it at the end.
+
+    With `workers` > 1 (the default on a CPU with several cores), fit() starts the other
+    workers with multiprocessing's spawn and ends them before it returns; spawn imports the
+    main script in each, so a script that trains needs the `if __name__ == "__main__":` guard."""
 
     def __init__(
         self,
@@ -164,8 +191,14 @@ class Trainer:
         self.run = run
         self.callbacks = callbacks or Callbacks()
         self.device = resolve_device(config.device)
+        # One process, or one per core sharing each batch (core/parallel.py); each worker
+        # gets its part of the cores as threads.
+        self.workers = resolve_workers(config.workers, self.device, config.batch_size)
+        self.threads = max(1, available_cores() // self.workers)  # each, while fit() runs
         if self.device.type == "cpu":
             torch.set_num_threads(available_cores())
+        self.group = None  # the other workers, while fit() runs with more than one
+        self.startup_seconds = 0.0  # starting them: a Python that imports torch, each
         self.splits = splits or data.load_mnist(config.data_dir, config.validation_size)
 
         train_x, train_y = self.splits.train_images, self.splits.train_labels
@@ -185,15 +218,7 @@ class Trainer:
         self.train_x = train_x.to(self.device).contiguous(memory_format=self.memory_format)
         self.train_y = train_y.to(self.device)
 
-        torch.manual_seed(config.seed)
-        self.model = LeNet5(config.architecture).to(self.device, memory_format=self.memory_format)
-        # With momentum and weight decay at 0 this is exactly the lecture's plain SGD step.
-        self.optimizer = torch.optim.SGD(
-            self.model.parameters(),
-            lr=config.lr,
-            momentum=config.momentum,
-            weight_decay=config.weight_decay,
-        )
+        self.model, self.optimizer = build_model(config, self.device, self.memory_format)
 
         # Position and running sums: exactly what a checkpoint must hold to resume.
         self.epoch = 0  # epochs completed
@@ -276,6 +301,34 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> TrainResult:
+        """Train to the end (or a stop, or divergence), then test the best epoch's weights."""
+        if self.workers == 1:
+            return self.fit_loop()
+        from core.parallel import WorkerGroup  # only here: it imports this module
+
+        started = time.perf_counter()
+        self.group = WorkerGroup.start(self, self.threads)
+        self.startup_seconds = time.perf_counter() - started
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)  # two threads per 32 images mostly wait: measured
+        try:
+            self.group.sync()  # a resumed run's weights and momentum, to every worker
+            return self.fit_loop()  # finish() ends the workers before the final status
+        finally:
+            torch.set_num_threads(threads)
+            if self.group is not None:  # an exception: they may be inside a collective
+                self.group.close(graceful=False)
+                self.group = None
+
+    def evaluate(self, split: str) -> tuple[float, float, torch.Tensor]:
+        """Mean loss, error rate and probabilities on "val" or "test", shared by the workers."""
+        if self.group is not None:
+            return self.group.evaluate(split)
+        if split == "val":
+            return evaluate(self.model, self.splits.val_images, self.splits.val_labels, self.device)
+        return evaluate(self.model, self.splits.test_images, self.splits.test_labels, self.device)
+
+    def fit_loop(self) -> TrainResult:
         config, n = self.config, len(self.train_y)
         batches_per_epoch = math.ceil(n / config.batch_size)
         log_every = config.loss_log_every
@@ -287,26 +340,33 @@ class Trainer:
                 self.save_snapshot()  # epoch 0: the random start
             order = epoch_order(config.seed, self.epoch, n).to(self.device)
             shifts = epoch_shifts(config.seed, self.epoch, n) if config.augment == "shift" else None
-            # One gather per epoch; every batch after that is a contiguous slice.
-            shuffled_x, shuffled_y = self.train_x[order], self.train_y[order]
+            if self.group is None:
+                # One gather per epoch; every batch after that is a contiguous slice.
+                shuffled_x, shuffled_y = self.train_x[order], self.train_y[order]
+            else:
+                self.group.start_epoch(self.epoch, self.batch)  # each gathers only its shares
             window_start, window_images = time.perf_counter(), 0
             segment_start = window_start  # wall time of this epoch, across resumes
             while self.batch < batches_per_epoch:
                 start = self.batch * config.batch_size
-                x = shuffled_x[start : start + config.batch_size]
-                if shifts is not None:
-                    x = shift_images(x, shifts[start : start + config.batch_size]).contiguous(
-                        memory_format=self.memory_format
-                    )
-                y = shuffled_y[start : start + config.batch_size]
-                loss = F.cross_entropy(self.model(x), y)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                self.optimizer.step()
-                loss_value = loss.item()
+                size = min(config.batch_size, n - start)
+                if self.group is None:
+                    x = shuffled_x[start : start + config.batch_size]
+                    if shifts is not None:
+                        x = shift_images(x, shifts[start : start + config.batch_size]).contiguous(
+                            memory_format=self.memory_format
+                        )
+                    y = shuffled_y[start : start + config.batch_size]
+                    loss = F.cross_entropy(self.model(x), y)
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    self.optimizer.step()
+                    loss_value = loss.item()
+                else:
+                    loss_value = self.group.step(order, shifts, start, size)
                 self.batch += 1
-                window_images += len(y)
-                self.epoch_loss_sum += loss_value * len(y)
+                window_images += size
+                self.epoch_loss_sum += loss_value * size
                 step = self.epoch * batches_per_epoch + self.batch
                 now = time.perf_counter()
                 self.epoch_seconds += now - segment_start
@@ -336,6 +396,8 @@ class Trainer:
                         )
                 if self.callbacks.should_stop and self.callbacks.should_stop():
                     if self.batch < batches_per_epoch:
+                        if self.group is not None:
+                            self.group.stop_peers()  # they are already in the next step
                         self.log(pending)
                         pending = []
                         self.save("last")
@@ -357,9 +419,7 @@ class Trainer:
         }
 
     def end_epoch(self, n: int) -> None:
-        val_loss, val_error, _ = evaluate(
-            self.model, self.splits.val_images, self.splits.val_labels, self.device
-        )
+        val_loss, val_error, _ = self.evaluate("val")
         self.epoch += 1
         improved = self.best_val_error is None or val_error < self.best_val_error
         if improved:
@@ -391,6 +451,11 @@ class Trainer:
     def finish(
         self, status: str, message: str | None, test_risk: float | None = None
     ) -> TrainResult:
+        if self.group is not None:
+            # Before the final status: whoever reads it may resume at once, and a run is
+            # only free again when every worker of this attempt has ended.
+            self.group.close(graceful=True)
+            self.group = None
         if self.run is not None:
             self.run.write_status(status, message, epoch=self.epoch, epochs=self.config.epochs)
             self.run.clear_stop_request()  # honoured, or moot: the run is over
@@ -419,9 +484,7 @@ class Trainer:
             self.best_weights = self.run.load_checkpoint("best", self.device)["model"]
         if self.best_weights is not None:
             self.model.load_state_dict(self.best_weights)
-        test_loss, test_risk, probabilities = evaluate(
-            self.model, self.splits.test_images, self.splits.test_labels, self.device
-        )
+        test_loss, test_risk, probabilities = self.evaluate("test")
         predictions = probabilities.argmax(dim=1)
         summary = {
             "test_risk": test_risk,
@@ -467,7 +530,8 @@ def train(
 
     The run is locked for as long as this trains it (core/runs.py): a second trainer on the
     same folder gets RunBusyError. On resume the run's saved config is used, except its device
-    when `config.device` is not "auto" (a run started on a GPU can finish on the CPU). A damaged
+    when `config.device` is not "auto" (a run started on a GPU can finish on the CPU) and its
+    workers when `config.workers` is given. A damaged
     run folder raises RunDamagedError naming the file."""
     config.validate()
     if resume:
@@ -481,7 +545,9 @@ def train(
         try:
             saved = load_config(run)
             device = saved.device if config.device == "auto" else config.device
-            config = TrainConfig(**{**asdict(saved), "device": device}).validate()
+            workers = saved.workers if config.workers is None else config.workers
+            config = TrainConfig(**{**asdict(saved), "device": device, "workers": workers})
+            config.validate()
         except BaseException:
             os.close(lock)
             raise
@@ -505,7 +571,9 @@ def train(
         return trainer.fit()
     except BaseException as error:
         state = "stopped" if isinstance(error, KeyboardInterrupt) else "failed"
-        known = isinstance(error, RunDamagedError | ValueError | data.MnistError)
+        if isinstance(error, WorkerLostError):
+            state = "crashed"  # as if the trainer itself had been killed: resume continues it
+        known = isinstance(error, RunDamagedError | ValueError | data.MnistError | WorkerLostError)
         run.write_status(state, str(error) if known else f"{type(error).__name__}: {error}")
         raise
     finally:

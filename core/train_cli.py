@@ -28,9 +28,11 @@ from core.config import (
     MAX_MOMENTUM,
     MAX_SHIFT,
     MAX_WEIGHT_DECAY,
+    MAX_WORKERS,
     QUICK_DEMO,
     TrainConfig,
     resolve_device,
+    resolve_workers,
 )
 from core.lenet import (
     ACTIVATIONS,
@@ -40,7 +42,7 @@ from core.lenet import (
     POOLINGS,
 )
 from core.runs import RunBusyError, RunDamagedError
-from core.train import BatchInfo, Callbacks, EpochInfo, TrainResult, train
+from core.train import BatchInfo, Callbacks, EpochInfo, TrainResult, WorkerLostError, train
 
 
 class ProgressLine:
@@ -92,6 +94,18 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive and finite: {text!r}")
+    return value
+
+
+def worker_count(text: str) -> int | None:
+    if text == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not auto or a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_WORKERS}: {text!r}")
     return value
 
 
@@ -149,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--device",
         default=defaults.device,
         help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda or mps",
+    )
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        default=None,
+        metavar="N",
+        help="processes sharing each batch, one core each (default auto: one per core, up to 2,"
+        " on a CPU; 1 on a GPU). 1 is the single-process trainer",
     )
     parser.add_argument(
         "--log-every",
@@ -316,11 +338,12 @@ def main(argv: list[str] | None = None) -> int:
                 momentum=args.momentum,
                 weight_decay=args.weight_decay,
                 augment=args.augment,
+                workers=args.workers,
                 **architecture_of(args),
             ).validate()
             for lr in lrs
         ]
-        resolve_device(args.device)
+        resolve_workers(args.workers, resolve_device(args.device), args.batch_size)
     except ValueError as error:
         parser.error(str(error))
 
@@ -338,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     except (data.MnistError, FileNotFoundError, FileExistsError, ValueError, RunBusyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except WorkerLostError as error:  # the run is recorded as crashed: resume continues it
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

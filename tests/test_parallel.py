@@ -1,0 +1,337 @@
+"""Data-parallel training (core/parallel.py) against the single-process trainer, on real MNIST,
+with real worker processes and real kills.
+
+What "the same SGD" can mean, measured: two workers compute the single process's gradient
+summed in another order (two half-batch sums, other convolution blockings for 32 images than
+for 64), so each step differs in the last bits of float32. On the loss plateau (the first
+~100 steps at lr 0.1) SGD carries those bits along unamplified: the batch losses agree to
+2.4e-7 here, so PLATEAU_TOLERANCE is 1e-5. When the network leaves the plateau (steps
+~150-200) it breaks its symmetry, and that amplifies any difference, rounding included, as it
+does between two thread counts or two CPUs: the losses then wander apart by up to ~0.08 for a
+few dozen steps and settle to within ~0.01; epochs end within a few images of validation error.
+So after the plateau the tests compare epochs with margins, and a wrong gradient (shares
+averaged instead of weighted by size, a lost share, another order or shift) is caught where
+rounding is all there is: the plateau and the one-step test, whose weights agree to 1e-7.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from core import data
+from core.compare import differing_settings
+from core.config import AUTO_MAX_WORKERS, available_cores, config_from_dict, resolve_workers
+from core.parallel import batch_shares
+from core.runs import open_run
+from core.train import Callbacks, TrainConfig, Trainer, build_model, epoch_order, train
+
+pytestmark = pytest.mark.mnist
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PLATEAU_STEPS = 100
+PLATEAU_TOLERANCE = 1e-5
+WEIGHT_TOLERANCE = 1e-5  # after a handful of steps the weights differ by ~1e-7 (rounding)
+
+
+@pytest.fixture(scope="module")
+def splits(real_mnist_dir: Path) -> data.MnistSplits:
+    return data.load_mnist(real_mnist_dir)
+
+
+def batch_losses(run_dir: Path) -> list[tuple[int, float]]:
+    return [
+        (r["step"], r["loss"]) for r in open_run(run_dir).read_metrics() if r["kind"] == "batch"
+    ]
+
+
+def epoch_records(run_dir: Path) -> list[dict]:
+    return [
+        {k: v for k, v in r.items() if k not in ("time", "seconds", "images_per_second")}
+        for r in open_run(run_dir).read_metrics()
+        if r["kind"] == "epoch"
+    ]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid`, read from /proc (children of children included)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status is left to collect
+
+
+def wait_until(predicate, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s")
+
+
+def start_cli(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.train", *args],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def has_batches(run_dir: Path) -> bool:
+    metrics = run_dir / "metrics.jsonl"
+    return metrics.exists() and '"kind": "batch"' in metrics.read_text()
+
+
+# ---------------------------------------------------------------------- without processes
+
+
+def test_shares_cover_each_batch_once() -> None:
+    assert batch_shares(64, 2) == [(0, 32), (32, 64)]
+    assert batch_shares(33, 2) == [(0, 17), (17, 33)]
+    assert batch_shares(1, 2) == [(0, 1), (1, 1)]
+    for size in range(0, 70):
+        for world in (1, 2, 3, 5):
+            shares = batch_shares(size, world)
+            assert shares[0][0] == 0 and shares[-1][1] == size
+            assert all(a[1] == b[0] for a, b in zip(shares, shares[1:], strict=False))
+            lengths = [end - start for start, end in shares]
+            assert max(lengths) - min(lengths) <= 1
+
+
+def test_workers_auto_where_it_pays_and_one_elsewhere() -> None:
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_workers(None, cpu, 64) == min(available_cores(), AUTO_MAX_WORKERS)
+    assert resolve_workers(None, cuda, 64) == 1
+    assert resolve_workers(None, torch.device("mps"), 64) == 1
+    assert resolve_workers(1, cpu, 64) == 1 and resolve_workers(3, cpu, 64) == 3
+    assert resolve_workers(4, cpu, 2) == 2  # never more workers than images in a batch
+    with pytest.raises(ValueError, match="workers must be 1 on device cuda"):
+        resolve_workers(2, cuda, 64)
+    with pytest.raises(ValueError, match="workers must be a whole number from 1 to 64"):
+        TrainConfig(workers=0).validate()
+
+
+def test_workers_is_how_a_run_ran_not_what_it_learned() -> None:
+    saved = {"lr": 0.1, "epochs": 2, "batch_size": 64, "validation_size": 1024, "seed": 0}
+    old = config_from_dict({**saved, "train_subset": None})  # written before workers existed
+    assert old.workers is None
+    assert differing_settings([TrainConfig(workers=1), TrainConfig(workers=2)]) == []
+
+
+# ---------------------------------------------------------------------- the same SGD
+
+
+def test_one_step_on_an_uneven_batch_gives_the_same_weights(
+    splits: data.MnistSplits, tmp_path: Path
+) -> None:
+    """97 images: a batch of 64, then 33 (shares of 17 and 16), twice, with momentum and shifted
+    digits. The weights after these 4 steps agree to rounding; weighting the shares 1/2 each
+    instead of 17/33 and 16/33 moves them by more than 1e-4."""
+    config = dict(epochs=2, train_subset=97, log_every=1, momentum=0.9, augment="shift")
+    for workers in (1, 2):
+        train(TrainConfig(**config, workers=workers), tmp_path / f"w{workers}", splits=splits)
+    single = open_run(tmp_path / "w1").load_snapshot(2)["model"]
+    shared = open_run(tmp_path / "w2").load_snapshot(2)["model"]
+    start = open_run(tmp_path / "w1").load_snapshot(0)["model"]
+    for name in single:
+        assert torch.allclose(single[name], shared[name], atol=WEIGHT_TOLERANCE, rtol=0), name
+    moved = max((single[k] - start[k]).abs().max().item() for k in single)
+    assert moved > 1e-2  # the steps were real
+    assert len(batch_losses(tmp_path / "w2")) == 4
+
+
+def test_two_workers_train_like_one_process(splits: data.MnistSplits, tmp_path: Path) -> None:
+    """The lecture's recipe on 6,000 images (94 steps an epoch, the last of 48), 2 epochs, every
+    step logged: the same steps; the losses equal to rounding on the plateau; the epochs, the
+    best epoch and the test risk alike (see the module's docstring for the margins)."""
+    config = dict(epochs=2, train_subset=6_000, seed=3, log_every=1)
+    one = train(TrainConfig(**config, workers=1), tmp_path / "one", splits=splits)
+    two = train(TrainConfig(**config, workers=2), tmp_path / "two", splits=splits)
+    assert one.status == two.status == "completed"
+    single, shared = batch_losses(tmp_path / "one"), batch_losses(tmp_path / "two")
+    assert [step for step, _ in single] == [step for step, _ in shared] == list(range(1, 189))
+    plateau = [abs(a - b) for (_, a), (_, b) in zip(single, shared, strict=True)][:PLATEAU_STEPS]
+    assert max(plateau) < PLATEAU_TOLERANCE, max(plateau)
+    assert one.best_epoch == two.best_epoch
+    for a, b in zip(one.history, two.history, strict=True):
+        assert abs(a.train_loss - b.train_loss) < 0.05
+        assert abs(a.val_loss - b.val_loss) < 0.05
+        assert abs(a.val_error - b.val_error) <= 16 / 1024
+    assert abs(one.test_risk - two.test_risk) <= 0.015
+    test = open_run(tmp_path / "two").read_test()
+    assert test["test_images"] == 10_000 and test["best_epoch"] == two.best_epoch
+
+
+def test_workers_1_is_the_single_process_loop_bit_for_bit(
+    splits: data.MnistSplits, tmp_path: Path
+) -> None:
+    """`workers=1` starts no process and is the plain loop: shuffle, slice 64, mean loss,
+    backward, SGD step, exactly as a few lines written out here."""
+    config = TrainConfig(epochs=1, train_subset=640, seed=4, log_every=1, workers=1)
+    trainer = Trainer(config, splits)
+    assert trainer.workers == 1
+    result = trainer.fit()
+    assert result.status == "completed" and trainer.group is None
+
+    chosen = torch.randperm(
+        len(splits.train_labels), generator=torch.Generator().manual_seed(4 + 7919)
+    )
+    images = splits.train_images[chosen[:640]].contiguous(memory_format=torch.channels_last)
+    labels = splits.train_labels[chosen[:640]]
+    model, optimizer = build_model(config, torch.device("cpu"), torch.channels_last)
+    order = epoch_order(4, 0, 640)
+    expected = []
+    for start in range(0, 640, 64):
+        x, y = images[order][start : start + 64], labels[order][start : start + 64]
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        expected.append(loss.item())
+    final = trainer.model.state_dict()
+    assert all(torch.equal(final[k], v) for k, v in model.state_dict().items())
+    assert result.history[0].train_loss == sum(loss * 64 for loss in expected) / 640
+
+
+def test_stop_mid_epoch_and_resume_with_two_workers(
+    splits: data.MnistSplits, tmp_path: Path
+) -> None:
+    """Stopped in its second epoch, resumed (momentum buffers and shifts included), a
+    data-parallel run ends exactly where the uninterrupted one does."""
+    config = TrainConfig(
+        epochs=2, train_subset=2_977, seed=5, log_every=4, momentum=0.9, augment="shift", workers=2
+    )
+    train(config, tmp_path / "whole", splits=splits)
+    calls = {"n": 0}
+
+    def stop_after_60_batches() -> bool:
+        calls["n"] += 1
+        return calls["n"] == 60
+
+    stopped = train(
+        config,
+        tmp_path / "split",
+        callbacks=Callbacks(should_stop=stop_after_60_batches),
+        splits=splits,
+    )
+    assert stopped.status == "stopped"
+    state = open_run(tmp_path / "split").load_checkpoint("last")
+    assert (state["epoch"], state["batch"]) == (1, 13)  # 47 batches an epoch
+    resumed = train(config, tmp_path / "split", resume=True, splits=splits)
+    assert resumed.status == "completed"
+    assert epoch_records(tmp_path / "split") == epoch_records(tmp_path / "whole")
+    assert batch_losses(tmp_path / "split") == batch_losses(tmp_path / "whole")
+    whole = torch.load(tmp_path / "whole" / "best.pt", weights_only=True)["model"]
+    split = torch.load(tmp_path / "split" / "best.pt", weights_only=True)["model"]
+    assert all(torch.equal(whole[k], split[k]) for k in whole)
+
+
+# ---------------------------------------------------------------------- real kills
+
+
+def test_a_killed_worker_ends_the_run_crashed_and_resume_completes(tmp_path: Path) -> None:
+    target = tmp_path / "run"
+    args = ["--epochs", "2", "--train-subset", "8192", "--log-every", "4", "--workers", "2"]
+    process = start_cli(*args, "--run-dir", str(target))
+    try:
+        wait_until(lambda: has_batches(target))
+        workers = [pid for pid in descendants(process.pid) if is_worker(pid)]
+        assert len(workers) == 1, workers
+        (worker,) = workers
+        os.kill(worker, signal.SIGKILL)
+        killed = time.monotonic()
+        process.wait(timeout=30)
+        assert time.monotonic() - killed < 10  # seconds, never a hang
+        status = json.loads((target / "status.json").read_text())
+        assert status["state"] == "crashed", status
+        assert "worker 1 was killed (SIGKILL)" in status["message"]
+        assert process.returncode == 1
+        output = process.stderr.read()
+        errors = [line for line in output.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "worker 1 was killed" in errors[0], output
+        assert "(epoch 1, batch" in errors[0] and "2 workers" in errors[0], output
+        assert "Traceback" not in output
+        assert open_run(target).current_status()["state"] == "crashed"
+    finally:
+        process.kill()
+    resumed = subprocess.run(
+        [sys.executable, "-m", "core.train", "--run-dir", str(target), "--resume"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert [r["epoch"] for r in epoch_records(target)] == [1, 2]
+    assert open_run(target).read_test()["test_images"] == 10_000
+
+
+def test_killing_worker_0_leaves_no_worker_behind(tmp_path: Path) -> None:
+    target = tmp_path / "run"
+    process = start_cli(
+        "--epochs", "3", "--train-subset", "16384", "--workers", "2", "--run-dir", str(target)
+    )
+    try:
+        wait_until(lambda: has_batches(target))
+        below = descendants(process.pid)
+        assert any(is_worker(pid) for pid in below), below
+        process.kill()
+        process.wait(timeout=30)
+        wait_until(lambda: not any(alive(pid) for pid in below), timeout=5)
+        assert open_run(target).current_status()["state"] == "crashed"
+    finally:
+        process.kill()
+        for pid in descendants(process.pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def is_worker(pid: int) -> bool:
+    """A spawned worker (multiprocessing's spawn_main), not its resource tracker."""
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def test_more_workers_than_the_last_batch_has_images(
+    splits: data.MnistSplits, tmp_path: Path
+) -> None:
+    """65 images: the second batch has one image, so one worker's share is empty."""
+    config = dict(epochs=1, train_subset=65, log_every=1)
+    one = train(TrainConfig(**config, workers=1), tmp_path / "one", splits=splits)
+    two = train(TrainConfig(**config, workers=2), tmp_path / "two", splits=splits)
+    assert one.status == two.status == "completed"
+    for (_, a), (_, b) in zip(
+        batch_losses(tmp_path / "one"), batch_losses(tmp_path / "two"), strict=True
+    ):
+        assert math.isclose(a, b, abs_tol=1e-5)
