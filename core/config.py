@@ -55,10 +55,11 @@ MAX_SHIFT = 2  # pixels, each way: LeCun et al.'s distortions were of this order
 MAX_MOMENTUM = 0.99
 MAX_WEIGHT_DECAY = 0.1
 MAX_WORKERS = 64
-# On 2 cores two single-threaded processes on 32 images each do 1.42x the work of one process
-# with two threads on 64 (issue 14). Not measured on more cores: more workers would split 64
-# images thinner and lengthen the all_reduce, so there each of two workers gets more threads.
-AUTO_MAX_WORKERS = 2
+# Auto is one process: measured on the 2-core machine (benchmarks/train_throughput.py, full
+# epoch, medians of 3, load ~2), two data-parallel workers trained at 7,218 images/s against
+# 12,094 for one process with two threads (0.60x), plus 2.8 s to start the second worker. The
+# data-parallel path stays available (`--workers 2`) for machines where it pays.
+AUTO_MAX_WORKERS = 1
 
 
 @dataclass
@@ -210,9 +211,9 @@ def resolve_device(name: str) -> torch.device:
 
 
 def resolve_workers(workers: int | None, device: torch.device, batch_size: int) -> int:
-    """How many processes share each batch: `workers`, or auto = one per core (up to
-    AUTO_MAX_WORKERS) on a CPU, 1 on CUDA or MPS, where a second process cannot help; never
-    more than the images in a batch. 1 is the single-process trainer, unchanged."""
+    """How many processes share each batch: `workers`, or auto = AUTO_MAX_WORKERS (1: it is
+    what pays on the machines measured) on a CPU, 1 on CUDA or MPS; never more than the images
+    in a batch. 1 is the single-process trainer, unchanged."""
     if workers is None:
         workers = min(available_cores(), AUTO_MAX_WORKERS) if device.type == "cpu" else 1
     if workers > 1 and device.type != "cpu":

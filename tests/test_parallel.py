@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from core import data
 from core.compare import differing_settings
-from core.config import AUTO_MAX_WORKERS, available_cores, config_from_dict, resolve_workers
+from core.config import AUTO_MAX_WORKERS, config_from_dict, resolve_workers
 from core.parallel import batch_shares
 from core.runs import open_run
 from core.train import Callbacks, TrainConfig, Trainer, build_model, epoch_order, train
@@ -132,7 +132,7 @@ def test_shares_cover_each_batch_once() -> None:
 
 def test_workers_auto_where_it_pays_and_one_elsewhere() -> None:
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert resolve_workers(None, cpu, 64) == min(available_cores(), AUTO_MAX_WORKERS)
+    assert resolve_workers(None, cpu, 64) == AUTO_MAX_WORKERS == 1  # measured: 2 is slower
     assert resolve_workers(None, cuda, 64) == 1
     assert resolve_workers(None, torch.device("mps"), 64) == 1
     assert resolve_workers(1, cpu, 64) == 1 and resolve_workers(3, cpu, 64) == 3
