@@ -17,7 +17,7 @@ from core.train import TrainConfig
 pytestmark = pytest.mark.mnist
 
 
-def wait_until(predicate, timeout: float = 120.0, every: float = 0.05):
+def wait_until(predicate, timeout: float = 300.0, every: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -89,7 +89,7 @@ def alive(pid: int) -> bool:
     return state != "Z"  # a zombie has ended; only its exit status is left to collect
 
 
-def wait_until(predicate, timeout: float = 120.0):
+def wait_until(predicate, timeout: float = 300.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

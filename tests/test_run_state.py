@@ -23,7 +23,8 @@ pytestmark = pytest.mark.mnist
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def wait_until(predicate, timeout: float = 120.0, every: float = 0.02):
+def wait_until(predicate, timeout: float = 300.0, every: float = 0.02):
+    """Generous: a loaded 2-core machine trains many times slower than an idle one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -102,7 +103,7 @@ def test_a_command_line_run_killed_with_sigkill_is_crashed(runs_root: Path) -> N
 
 
 def test_a_second_trainer_on_the_same_run_is_refused(runs_root: Path) -> None:
-    run = jobs.submit(TrainConfig(epochs=3, train_subset=16_384, seed=1), runs_root)
+    run = jobs.submit(TrainConfig(epochs=3, train_subset=4_096, seed=1), runs_root)
     wait_until(lambda: state(run) == "running" and has_batches(run.path))
     second = cli("--run-dir", str(run.path), "--resume")
     assert second.returncode == 2

@@ -22,6 +22,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+# Assertions wait up to 20 s (Playwright's default is 5): on a busy 2-core machine a page
+# that renders in half a second when idle can take several.
+expect.set_options(timeout=20_000)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = REPO_ROOT / "artifacts" / "screenshots"
 CHROMIUM_FLAGS = [
