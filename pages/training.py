@@ -258,7 +258,7 @@ def results_panel() -> None:
             followed
             or preselected
             or [s.id for s in active]
-            or [s.id for s in healthy if s.epochs_done or s.test_risk is not None][:1]
+            or [s.id for s in healthy if s.batches_done or s.test_risk is not None][:1]
             or [s.id for s in healthy[:1]]
             or [summaries[0].id]
         )
