@@ -32,10 +32,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.files import atomic_write_json
+from core.owners import RunLimitError, Viewer, owner_of, owners_lock_path, valid_owner, write_owner
 from core.runs import (
     ACTIVE_STATES,
     LOCK_FD_ENV,
@@ -125,54 +129,143 @@ def _reap_when_done(process: subprocess.Popen) -> None:
     threading.Thread(target=process.wait, name=f"reap-{process.pid}", daemon=True).start()
 
 
-def submit(config, runs_root: Path | None = None, run_id: str | None = None) -> Run:
-    """Create the run (status `queued`) and start its job process. Returns at once."""
-    config.validate()
-    root = Path(runs_root) if runs_root else default_runs_dir()
-    run_dir = root / validate_run_id(run_id) if run_id else None
-    run, lock = create_run(asdict(config), run_dir, root)
-    try:
-        run.write_status("queued", "waiting for a free slot", queued_at=time.time())
-    except BaseException:
-        os.close(lock)
-        raise
-    _spawn(run, lock)
+def submit(
+    config,
+    runs_root: Path | None = None,
+    run_id: str | None = None,
+    owner: str | None = None,
+    limit: int | None = None,
+) -> Run:
+    """Create the run (status `queued`) and start its job process. Returns at once.
+
+    With `owner` (classroom mode) the run is recorded as that student's, and with `limit`
+    it is refused (RunLimitError) when the student already has that many queued or training."""
+    (run,) = submit_all([config], runs_root, owner=owner, limit=limit, run_ids=[run_id])
     return run
 
 
-def resume(run: Run) -> None:
-    """Start a new job for a stopped, crashed or failed run (from its last checkpoint)."""
+def submit_all(
+    configs: list,
+    runs_root: Path | None = None,
+    owner: str | None = None,
+    limit: int | None = None,
+    run_ids: list[str | None] | None = None,
+) -> list[Run]:
+    """Submit several runs (a sweep) at once: all of them, or none when the student's limit
+    would be passed. The check and the new runs happen under one lock on the runs root, so
+    two servers (or two tabs) cannot both slip under the limit."""
+    for config in configs:
+        config.validate()
+    valid_owner(owner)
+    root = Path(runs_root) if runs_root else default_runs_dir()
+    run_ids = run_ids or [None] * len(configs)
+    run_dirs = [root / validate_run_id(r) if r else None for r in run_ids]
+    with _owners_locked(root, owner is not None and limit is not None):
+        if owner is not None and limit is not None:
+            _check_limit(root, owner, limit, len(configs))
+        started = []
+        for config, run_dir in zip(configs, run_dirs, strict=True):
+            run, lock = create_run(asdict(config), run_dir, root)
+            try:
+                write_owner(run, owner)
+                run.write_status("queued", "waiting for a free slot", queued_at=time.time())
+            except BaseException:
+                os.close(lock)
+                raise
+            _spawn(run, lock)
+            started.append(run)
+    return started
+
+
+@contextmanager
+def _owners_locked(root: Path, needed: bool) -> Iterator[None]:
+    """An exclusive lock on the runs root's owners file while counting and creating runs."""
+    if not needed:
+        yield
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(owners_lock_path(root), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def active_runs_of(owner: str, runs_root: Path | None = None) -> list[Run]:
+    """The student's runs that are queued or training now."""
+    from core.runs import list_runs
+
+    mine = []
+    for run in list_runs(runs_root):
+        if owner_of(run) != owner:
+            continue
+        if is_active(run):
+            mine.append(run)
+    return mine
+
+
+def _check_limit(root: Path, owner: str, limit: int, adding: int) -> None:
+    active = active_runs_of(owner, root)
+    if len(active) + adding > limit:
+        have = ", ".join(run.id for run in active) or "none"
+        raise RunLimitError(
+            f"this class allows {limit} run{'s' if limit != 1 else ''} per student queued or"
+            f" training at a time; you have {len(active)} ({have})"
+            + (f" and asked for {adding} more" if adding > 1 else "")
+            + ": wait for it to finish, or stop it"
+        )
+
+
+def resume(run: Run, viewer: Viewer | None = None, limit: int | None = None) -> None:
+    """Start a new job for a stopped, crashed or failed run (from its last checkpoint).
+
+    With a classroom `viewer`, only the run's owner or the teacher may, and a student's
+    `limit` of runs queued or training counts the resumed run."""
     from core.config import load_config
 
+    if viewer is not None:
+        viewer.check_manage(run, "resume")
     state = job_state(run).get("state")
     if state in ACTIVE_STATES:
         raise ValueError(f"run {run.id} is {state}; it cannot be resumed twice")
     if state == "completed":
         raise ValueError(f"run {run.id} has completed; there is nothing to resume")
     load_config(run)  # a damaged config is refused here, not in a process nobody watches
-    try:
-        lock = run.acquire_lock()
-    except RunBusyError as error:
-        raise ValueError(str(error)) from None
-    try:
-        run.clear_stop_request()
-        run.write_status("queued", "waiting for a free slot (resume)", queued_at=time.time())
-    except BaseException:
-        os.close(lock)
-        raise
-    _spawn(run, lock)
+    student = viewer is not None and viewer.classroom and not viewer.teacher and viewer.owner
+    root = run.path.parent
+    with _owners_locked(root, bool(student and limit is not None)):
+        if student and limit is not None:
+            _check_limit(root, viewer.owner, limit, 1)
+        try:
+            lock = run.acquire_lock()
+        except RunBusyError as error:
+            raise ValueError(str(error)) from None
+        try:
+            run.clear_stop_request()
+            run.write_status("queued", "waiting for a free slot (resume)", queued_at=time.time())
+        except BaseException:
+            os.close(lock)
+            raise
+        _spawn(run, lock)
 
 
-def stop(run: Run) -> None:
+def stop(run: Run, viewer: Viewer | None = None) -> None:
     """Ask the run to stop: a running one after its current batch (it checkpoints and ends
-    `stopped`), a queued one before it starts. A run nobody trains is left as it is."""
+    `stopped`), a queued one before it starts. A run nobody trains is left as it is.
+    With a classroom `viewer`, only the run's owner or the teacher may."""
+    if viewer is not None:
+        viewer.check_manage(run, "stop")
     if run.is_locked():
         run.request_stop()
 
 
-def delete(run: Run) -> None:
-    """Remove a run's folder. A queued run is stopped first; a running one is refused."""
+def delete(run: Run, viewer: Viewer | None = None) -> None:
+    """Remove a run's folder. A queued run is stopped first; a running one is refused.
+    With a classroom `viewer`, only the run's owner or the teacher may."""
     validate_run_id(run.id)
+    if viewer is not None:
+        viewer.check_manage(run, "delete")
     try:
         state = job_state(run).get("state")
     except RunDamagedError:
@@ -192,27 +285,45 @@ def delete(run: Run) -> None:
 # ------------------------------------------------------------------ the job process
 
 
-def _queued_before(run: Run, root: Path) -> int:
-    """How many live queued runs were queued before this one (FIFO position)."""
-    try:
-        mine = run.read_status().get("queued_at", 0.0)
-    except RunDamagedError:
-        mine = 0.0
-    ahead = 0
+def queue_order(root: Path) -> list[Run]:
+    """The live queued runs in the order they will get a slot: oldest first, but a student
+    who already has runs training or queued waits behind everyone's first run (round robin
+    over students; with one run per student, as in a classroom by default, this is plain
+    first come, first served). A run with no owner counts as its own student."""
+    queued: list[tuple[float, Run]] = []
+    turns: Counter[str] = Counter()
+    if not root.is_dir():
+        return []
     for path in root.iterdir():
-        if path == run.path or not (path / "status.json").is_file():
+        if not (path / "status.json").is_file():
             continue
-        other = Run(path)
+        run = Run(path)
         try:
-            status = other.read_status()
+            status = run.read_status()
         except RunDamagedError:
             continue
-        queued_at = status.get("queued_at", 0.0)
-        if status.get("state") != "queued" or not isinstance(queued_at, int | float):
+        state = status.get("state")
+        if state not in ACTIVE_STATES or not run.is_locked():
             continue
-        if queued_at < mine and other.is_locked():
-            ahead += 1
-    return ahead
+        if state == "running":
+            turns[owner_of(run) or run.id] += 1
+        else:
+            queued_at = status.get("queued_at", 0.0)
+            queued.append((queued_at if isinstance(queued_at, int | float) else 0.0, run))
+    ranked = []
+    for queued_at, run in sorted(queued, key=lambda pair: (pair[0], pair[1].id)):
+        student = owner_of(run) or run.id
+        ranked.append((turns[student], queued_at, run.id, run))
+        turns[student] += 1
+    return [run for *_, run in sorted(ranked, key=lambda item: item[:3])]
+
+
+def _queued_before(run: Run, root: Path) -> int:
+    """How many live queued runs get a slot before this one."""
+    for position, other in enumerate(queue_order(root)):
+        if other.path == run.path:
+            return position
+    return 0
 
 
 def _take_slot(root: Path, slots: int) -> int | None:
@@ -408,3 +519,53 @@ def summarize(run: Run, metrics: list[dict] | None = None) -> RunSummary:
         duration_s=(end - started) if (started and end) else None,
         images_per_second=speed,
     )
+
+
+# ------------------------------------------------------------------ the queue, as students see it
+
+START_UP_SECONDS = 3.0  # a job's process start, imports and MNIST loading before its first batch
+
+
+def typical_speed(summaries: list[RunSummary]) -> float | None:
+    """Images/s of recent runs on this machine (the median of the newest five that measured
+    it), the yardstick for how long a queued run will take."""
+    speeds = [s.images_per_second for s in summaries if s.images_per_second][:5]
+    if not speeds:
+        return None
+    speeds.sort()
+    return speeds[len(speeds) // 2]
+
+
+def estimated_starts(
+    running: list[RunSummary], queued: list[RunSummary], slots: int, speed: float | None
+) -> dict[str, tuple[int, float | None]]:
+    """For each queued run (given in queue order): its position (1 = next) and the seconds
+    until it should start, or None while nothing has measured the machine's speed yet.
+
+    Slots free up as running runs finish (their ETA) and queued runs ahead take them for
+    their expected length (epochs x images / speed, plus start-up)."""
+
+    def length(summary: RunSummary) -> float | None:
+        if not speed or not summary.train_images:
+            return None
+        return START_UP_SECONDS + summary.epochs * summary.train_images / speed
+
+    free_at: list[float | None] = []
+    for summary in running[:slots]:
+        remaining = summary.eta_s
+        if remaining is None:
+            total = length(summary)
+            remaining = None if total is None else total * (1.0 - summary.progress)
+        free_at.append(remaining)
+    free_at += [0.0] * max(0, slots - len(free_at))
+    result: dict[str, tuple[int, float | None]] = {}
+    for position, summary in enumerate(queued, start=1):
+        if any(t is None for t in free_at):
+            result[summary.id] = (position, None)
+            continue
+        index = min(range(len(free_at)), key=lambda i: free_at[i])
+        start = free_at[index]
+        result[summary.id] = (position, start)
+        total = length(summary)
+        free_at[index] = None if total is None else start + total
+    return result

@@ -13,8 +13,10 @@ import streamlit as st
 
 from core import jobs
 from core.config import LECTURE_TEST_RISK, PLATEAU_STEPS, QUICK_DEMO, TrainConfig
+from core.owners import owner_of
 from core.runs import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
 from dashboard.charts import training_curves_figure
+from dashboard.classroom_mode import classroom, teacher_sign_in
 from dashboard.text import plain
 from dashboard.training_form import apply_link, new_run_form
 from dashboard.widgets import cached_metrics, mnist_problems
@@ -38,6 +40,23 @@ if mnist_problems():
     st.stop()
 
 runs_root = default_runs_dir()
+settings = classroom()
+viewer = teacher_sign_in()
+# A student in classroom mode: limited runs at a time, other browsers' runs are read-only.
+student = settings.enabled and not viewer.teacher
+run_limit = settings.runs_per_student if student else None
+if settings.enabled:
+    st.info(
+        (
+            f"Classroom: you may have {settings.runs_per_student} run"
+            f"{'s' if settings.runs_per_student != 1 else ''} queued or training at a time;"
+            " the class shares this machine, one run after another. Runs started from other"
+            " browsers are shown read-only."
+        )
+        if student
+        else "Classroom, teacher's view: every run, with Stop, Resume and Delete.",
+        icon=":material/groups:",
+    )
 
 # ------------------------------------------------------------------ URL values, validated
 params = st.query_params
@@ -59,7 +78,7 @@ if "form_nonce" not in st.session_state:
 def submit(configs: list[TrainConfig]) -> None:
     """Start the runs, then rotate the form's key so a repeated click cannot start them again."""
     try:
-        started = [jobs.submit(config, runs_root) for config in configs]
+        started = jobs.submit_all(configs, runs_root, owner=viewer.owner, limit=run_limit)
     except (OSError, ValueError) as error:
         st.error(f"Nothing was started: {plain(error)}")
         return
@@ -94,10 +113,15 @@ with sweep_column:
         " The lecture's conclusion: **at α = 1 the loss does not go down** (it may even"
         " diverge), **α = 0.1 converges faster than α = 0.01**, so **0.1 is chosen**."
     )
+    sweep_too_big = run_limit is not None and run_limit < len(SWEEP)
     if st.button(
         "Reproduce the sweep",
         icon=":material/stacked_line_chart:",
         key=f"sweep_{st.session_state.form_nonce}",
+        disabled=sweep_too_big,
+        help=f"The sweep starts {len(SWEEP)} runs; this class allows {run_limit} per student."
+        if sweep_too_big
+        else None,
     ):
         group = f"sweep-{uuid.uuid4().hex[:8]}"
         submit([TrainConfig(lr=lr, epochs=1, group=group) for lr in SWEEP])
@@ -128,6 +152,11 @@ def runs_frame(summaries: list[jobs.RunSummary]) -> pd.DataFrame:
                 else empty(s.duration_s, format_seconds(s.duration_s)),
             }
         )
+        if settings.enabled:
+            owner = owner_of(Run(runs_root / s.id))
+            rows[-1]["by"] = (
+                "you" if owner and owner == viewer.owner else "teacher" if owner is None else ""
+            )
     return pd.DataFrame(rows)
 
 
@@ -167,7 +196,7 @@ def delete_controls(run_id: str, key: str, column=None) -> None:
     if yes.button("Delete for good", type="primary", key=f"confirm_{key}_{run_id}"):
         st.session_state.confirm_delete = None
         try:
-            jobs.delete(Run(runs_root / run_id))
+            jobs.delete(Run(runs_root / run_id), viewer)
         except (ValueError, OSError) as error:
             st.error(f"Could not delete it: {plain(error)}")
             return
@@ -180,17 +209,31 @@ def delete_controls(run_id: str, key: str, column=None) -> None:
 
 def progress_panel() -> None:
     """Every second while runs are active: progress, images/s, ETA, Stop (and Delete for a
-    queued run)."""
-    summaries = [s for s in read_summaries() if s.active]
+    queued run); for a queued run its place in the queue and when it should start."""
+    all_summaries = read_summaries()
+    summaries = [s for s in all_summaries if s.active]
     if not summaries and st.session_state.get("was_active"):
         st.session_state.was_active = False
         st.rerun()  # a full rerun: the results are final and the page stops polling
     st.session_state.was_active = bool(summaries)
-    for summary in summaries:
+    queue = queue_places(all_summaries)
+    shown = summaries
+    if student:
+        # A class's queue can be long: a student sees what trains now and their own runs.
+        shown = [s for s in summaries if s.state == "running" or s.id in mine(summaries)]
+        others = len(summaries) - len(shown)
+        if others:
+            st.caption(f"{others} more run{'s' if others != 1 else ''} queued by other students.")
+    for summary in shown:
+        run = Run(runs_root / summary.id)
         label = f"**{summary.id}** (lr {summary.lr:g})"
+        if settings.enabled and viewer.owns(run):
+            label += " · yours"
         text_column, button_column = st.columns([3, 1], vertical_alignment="center")
         buttons = button_column.container(horizontal=True, horizontal_alignment="right")
-        if summary.state == "queued" or summary.batches_done == 0:
+        if summary.state == "queued":
+            text_column.markdown(f"{label}: {queue_text(queue.get(summary.id))}")
+        elif summary.batches_done == 0:
             text_column.markdown(f"{label}: {summary.progress_text()}")
         else:
             filled = round(summary.progress * 30)
@@ -202,14 +245,45 @@ def progress_panel() -> None:
                 f"`{'█' * filled}{'░' * (30 - filled)}` {summary.progress:.0%} · {speed}"
                 f" images/s · ETA {format_seconds(summary.eta_s)}"
             )
+        if not viewer.may_manage(run):
+            continue  # another student's run: read-only
         if buttons.button("Stop", key=f"stop_{summary.id}", icon=":material/stop:"):
-            jobs.stop(Run(runs_root / summary.id))
-            st.toast(
-                f"Stopping {summary.id}"
-                + (" before it starts" if summary.state == "queued" else " after its batch")
-            )
+            try:
+                jobs.stop(run, viewer)
+            except ValueError as error:
+                st.error(f"Could not stop it: {plain(error)}")
+            else:
+                st.toast(
+                    f"Stopping {summary.id}"
+                    + (" before it starts" if summary.state == "queued" else " after its batch")
+                )
         if summary.state == "queued":
             delete_controls(summary.id, "queued", buttons)
+
+
+def mine(summaries: list[jobs.RunSummary]) -> set[str]:
+    """The ids of this browser's runs among these (classroom mode)."""
+    return {s.id for s in summaries if viewer.owns(Run(runs_root / s.id))}
+
+
+def queue_places(summaries: list[jobs.RunSummary]) -> dict[str, tuple[int, float | None]]:
+    """Place in the queue and estimated start of every queued run."""
+    by_id = {s.id: s for s in summaries}
+    order = [by_id[run.id] for run in jobs.queue_order(runs_root) if run.id in by_id]
+    running = [s for s in summaries if s.state == "running"]
+    return jobs.estimated_starts(running, order, jobs.max_parallel(), jobs.typical_speed(summaries))
+
+
+def queue_text(place: tuple[int, float | None] | None) -> str:
+    if place is None:
+        return "queued, waiting for a free slot"
+    position, seconds = place
+    where = "next in the queue" if position == 1 else f"number {position} in the queue"
+    if seconds is None:
+        return f"queued: {where}; the start time is known once a run has measured its speed"
+    if seconds < 1:
+        return f"queued: {where}, starting now"
+    return f"queued: {where}, starts in about {format_seconds(seconds)}"
 
 
 def result_message(summary: jobs.RunSummary) -> None:
@@ -313,15 +387,22 @@ def results_panel() -> None:
                 f"**{summary.id}** is damaged and cannot be shown:"
                 f" {plain(summary.message or 'unreadable')}. Delete it, or repair the file by hand."
             )
-            delete_controls(summary.id, "damaged", button)
+            if viewer.may_manage(Run(runs_root / summary.id)):
+                delete_controls(summary.id, "damaged", button)
     if len(chosen) == 1 and chosen[0] in by_id and not by_id[chosen[0]].damaged:
         summary = by_id[chosen[0]]
+        if not viewer.may_manage(Run(runs_root / summary.id)):
+            st.caption(
+                f"{summary.id} was started from another browser: you can look at it, but only"
+                " its owner or the teacher can resume or delete it."
+            )
+            return
         left, middle, right = st.columns(3)
         if summary.state in ("stopped", "crashed", "failed") and left.button(
             "Resume", key=f"resume_{summary.id}", icon=":material/play_arrow:"
         ):
             try:
-                jobs.resume(Run(runs_root / summary.id))
+                jobs.resume(Run(runs_root / summary.id), viewer, limit=run_limit)
                 st.session_state.follow = [summary.id]
                 st.rerun()
             except ValueError as error:

@@ -1,0 +1,67 @@
+"""This browser's rights in classroom mode (core/owners.py): which student it is, and whether
+the teacher's token was given in it.
+
+The student is the `cnn_student` cookie the classroom proxy sets on a browser's first
+request (classroom/), so a reload or a second tab of the same browser is the same student.
+Without that cookie (a worker reached directly, or a test) the student is this session.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import streamlit as st
+
+from core.owners import Classroom, Viewer
+
+STUDENT_COOKIE = "cnn_student"
+_COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
+
+
+def classroom() -> Classroom:
+    return Classroom.from_env()
+
+
+def student_id() -> str:
+    try:
+        cookie = st.context.cookies.get(STUDENT_COOKIE)
+    except Exception:  # noqa: BLE001 - no request context (AppTest): fall back to the session
+        cookie = None
+    if isinstance(cookie, str) and _COOKIE_VALUE.match(cookie):
+        return cookie
+    if "student_id" not in st.session_state:
+        st.session_state.student_id = f"session-{uuid.uuid4().hex}"
+    return st.session_state.student_id
+
+
+def current_viewer() -> Viewer:
+    settings = classroom()
+    if not settings.enabled:
+        return settings.viewer(None)
+    return settings.viewer(student_id(), st.session_state.get("teacher_token"))
+
+
+def teacher_sign_in() -> Viewer:
+    """In classroom mode, a small sidebar box where the teacher enters the token; returns the
+    viewer as it stands after it."""
+    settings = classroom()
+    if not settings.enabled:
+        return settings.viewer(None)
+    with st.sidebar:
+        viewer = current_viewer()
+        if viewer.teacher:
+            st.success("Teacher: you see and manage every run.", icon=":material/school:")
+            if st.button("Sign out", key="teacher_sign_out"):
+                st.session_state.teacher_token = None
+                st.rerun()
+        else:
+            with st.expander("Teacher", icon=":material/school:"):
+                with st.form("teacher_form", border=False):
+                    token = st.text_input("Teacher token", type="password")
+                    if st.form_submit_button("Sign in"):
+                        if settings.is_teacher_token(token):
+                            st.session_state.teacher_token = token
+                            st.rerun()
+                        st.error("That is not this class's teacher token.")
+    return current_viewer()
