@@ -7,6 +7,7 @@ survives a refresh, a closed tab and a restart of the server.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -70,6 +71,73 @@ url_problems += apply_link(params)
 for problem in url_problems:
     st.warning(f"Ignored part of the link: {problem}.")
 
+
+# ------------------------------------------------------------------ reading the runs
+def read_summaries() -> list[jobs.RunSummary]:
+    """One row per run folder; a damaged folder is a `damaged` row, never a missing one."""
+    if settings.enabled:
+        return class_snapshot(str(runs_root))[0]
+    return summaries_of(runs_root)
+
+
+@st.cache_data(ttl=1.0, show_spinner=False, max_entries=2)
+def class_snapshot(root: str) -> tuple[list, dict, dict]:
+    """In classroom mode every student's page polls every second while the class trains:
+    the runs, the queue and who owns what are read once a second for all of them, not once
+    per student. A student's own action clears it (`changed`), so they see it at once."""
+    summaries = summaries_of(Path(root))
+    owners = {s.id: owner_of(Run(Path(root) / s.id)) for s in summaries}
+    return summaries, compute_queue_places(summaries), owners
+
+
+def changed() -> None:
+    """This session started, stopped, resumed or deleted a run."""
+    class_snapshot.clear()
+
+
+def run_owner(run_id: str) -> str | None:
+    if settings.enabled:
+        return class_snapshot(str(runs_root))[2].get(run_id)
+    return owner_of(Run(runs_root / run_id))
+
+
+def may_manage(run_id: str) -> bool:
+    """Whether this browser may stop, resume or delete the run (classroom mode)."""
+    if not settings.enabled or viewer.teacher:
+        return True
+    return viewer.owner is not None and run_owner(run_id) == viewer.owner
+
+
+def summaries_of(root: Path) -> list[jobs.RunSummary]:
+    summaries = []
+    for run in list_runs(root):
+        try:
+            summaries.append(jobs.summarize(run, cached_metrics(run)))
+        except FileNotFoundError:
+            continue  # deleted between the listing and the reading
+        except OSError as error:
+            summaries.append(
+                jobs.RunSummary(run.id, "damaged", f"the folder cannot be read ({error})")
+            )
+    return summaries
+
+
+def queue_places(summaries: list[jobs.RunSummary]) -> dict[str, tuple[int, float | None]]:
+    if settings.enabled:
+        return class_snapshot(str(runs_root))[1]
+    return compute_queue_places(summaries)
+
+
+def compute_queue_places(
+    summaries: list[jobs.RunSummary],
+) -> dict[str, tuple[int, float | None]]:
+    """Place in the queue and estimated start of every queued run."""
+    by_id = {s.id: s for s in summaries}
+    order = [by_id[run.id] for run in jobs.queue_order(runs_root) if run.id in by_id]
+    running = [s for s in summaries if s.state == "running"]
+    return jobs.estimated_starts(running, order, jobs.max_parallel(), jobs.typical_speed(summaries))
+
+
 # ------------------------------------------------------------------ launching
 if "form_nonce" not in st.session_state:
     st.session_state.form_nonce = uuid.uuid4().hex
@@ -82,6 +150,7 @@ def submit(configs: list[TrainConfig]) -> None:
     except (OSError, ValueError) as error:
         st.error(f"Nothing was started: {plain(error)}")
         return
+    changed()
     st.session_state.form_nonce = uuid.uuid4().hex
     st.session_state.follow = [run.id for run in started]
     st.toast(f"Started {len(started)} run{'s' if len(started) > 1 else ''}", icon="🚀")
@@ -153,7 +222,7 @@ def runs_frame(summaries: list[jobs.RunSummary]) -> pd.DataFrame:
             }
         )
         if settings.enabled:
-            owner = owner_of(Run(runs_root / s.id))
+            owner = run_owner(s.id)
             rows[-1]["by"] = (
                 "you" if owner and owner == viewer.owner else "teacher" if owner is None else ""
             )
@@ -165,21 +234,6 @@ def format_seconds(seconds: float | None) -> str:
         return "-"
     seconds = int(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def read_summaries() -> list[jobs.RunSummary]:
-    """One row per run folder; a damaged folder is a `damaged` row, never a missing one."""
-    summaries = []
-    for run in list_runs(runs_root):
-        try:
-            summaries.append(jobs.summarize(run, cached_metrics(run)))
-        except FileNotFoundError:
-            continue  # deleted between the listing and the reading
-        except OSError as error:
-            summaries.append(
-                jobs.RunSummary(run.id, "damaged", f"the folder cannot be read ({error})")
-            )
-    return summaries
 
 
 def delete_controls(run_id: str, key: str, column=None) -> None:
@@ -200,6 +254,7 @@ def delete_controls(run_id: str, key: str, column=None) -> None:
         except (ValueError, OSError) as error:
             st.error(f"Could not delete it: {plain(error)}")
             return
+        changed()
         st.toast(f"Deleted {run_id}")
         st.rerun()
     if no.button("Cancel", key=f"cancel_{key}_{run_id}"):
@@ -227,7 +282,7 @@ def progress_panel() -> None:
     for summary in shown:
         run = Run(runs_root / summary.id)
         label = f"**{summary.id}** (lr {summary.lr:g})"
-        if settings.enabled and viewer.owns(run):
+        if settings.enabled and run_owner(summary.id) == viewer.owner:
             label += " · yours"
         text_column, button_column = st.columns([3, 1], vertical_alignment="center")
         buttons = button_column.container(horizontal=True, horizontal_alignment="right")
@@ -245,7 +300,7 @@ def progress_panel() -> None:
                 f"`{'█' * filled}{'░' * (30 - filled)}` {summary.progress:.0%} · {speed}"
                 f" images/s · ETA {format_seconds(summary.eta_s)}"
             )
-        if not viewer.may_manage(run):
+        if not may_manage(summary.id):
             continue  # another student's run: read-only
         if buttons.button("Stop", key=f"stop_{summary.id}", icon=":material/stop:"):
             try:
@@ -253,6 +308,7 @@ def progress_panel() -> None:
             except ValueError as error:
                 st.error(f"Could not stop it: {plain(error)}")
             else:
+                changed()
                 st.toast(
                     f"Stopping {summary.id}"
                     + (" before it starts" if summary.state == "queued" else " after its batch")
@@ -263,15 +319,7 @@ def progress_panel() -> None:
 
 def mine(summaries: list[jobs.RunSummary]) -> set[str]:
     """The ids of this browser's runs among these (classroom mode)."""
-    return {s.id for s in summaries if viewer.owns(Run(runs_root / s.id))}
-
-
-def queue_places(summaries: list[jobs.RunSummary]) -> dict[str, tuple[int, float | None]]:
-    """Place in the queue and estimated start of every queued run."""
-    by_id = {s.id: s for s in summaries}
-    order = [by_id[run.id] for run in jobs.queue_order(runs_root) if run.id in by_id]
-    running = [s for s in summaries if s.state == "running"]
-    return jobs.estimated_starts(running, order, jobs.max_parallel(), jobs.typical_speed(summaries))
+    return {s.id for s in summaries if run_owner(s.id) == viewer.owner}
 
 
 def queue_text(place: tuple[int, float | None] | None) -> str:
@@ -387,11 +435,11 @@ def results_panel() -> None:
                 f"**{summary.id}** is damaged and cannot be shown:"
                 f" {plain(summary.message or 'unreadable')}. Delete it, or repair the file by hand."
             )
-            if viewer.may_manage(Run(runs_root / summary.id)):
+            if may_manage(summary.id):
                 delete_controls(summary.id, "damaged", button)
     if len(chosen) == 1 and chosen[0] in by_id and not by_id[chosen[0]].damaged:
         summary = by_id[chosen[0]]
-        if not viewer.may_manage(Run(runs_root / summary.id)):
+        if not may_manage(summary.id):
             st.caption(
                 f"{summary.id} was started from another browser: you can look at it, but only"
                 " its owner or the teacher can resume or delete it."
@@ -403,6 +451,7 @@ def results_panel() -> None:
         ):
             try:
                 jobs.resume(Run(runs_root / summary.id), viewer, limit=run_limit)
+                changed()
                 st.session_state.follow = [summary.id]
                 st.rerun()
             except ValueError as error:
