@@ -153,7 +153,14 @@ def submit(configs: list[TrainConfig]) -> None:
     changed()
     st.session_state.form_nonce = uuid.uuid4().hex
     st.session_state.follow = [run.id for run in started]
-    st.toast(f"Started {len(started)} run{'s' if len(started) > 1 else ''}", icon="🚀")
+    # Rerun at once, so the page shows the buttons under their new keys: a click on the old
+    # ones would be lost without a word. The toast is shown by that rerun.
+    st.session_state.pending_toast = f"Started {len(started)} run{'s' if len(started) > 1 else ''}"
+    st.rerun()
+
+
+if pending_toast := st.session_state.pop("pending_toast", None):
+    st.toast(pending_toast, icon="🚀")
 
 
 new_config = new_run_form(st.session_state.form_nonce)
