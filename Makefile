@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make run    set up (venv, requirements, verified MNIST) and start the dashboard
 #   make test   the same set-up plus dev tools and a browser, then lint and the whole test suite
+#   make classroom WORKERS=2 HOST=my-box.lan PORT=8080   a class: N workers behind HAProxy
 # Each step is skipped when it is already done, so a second `make run` starts in seconds.
 
 PYTHON ?= python3
@@ -9,13 +10,20 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 DEPS_STAMP := $(VENV)/.deps-installed
 DEV_STAMP := $(VENV)/.dev-installed
+# The classroom (README, "Classroom"). HOST is where students browse to; plain `=`, not `?=`,
+# so a shell's own $HOST (tcsh, zsh) never picks it: give it on the command line.
+WORKERS ?= 2
+HOST = localhost
+ALLOWED_HOSTS =
+RUNS_PER_STUDENT ?= 1
+TEACHER_TOKEN ?=
 
-.PHONY: run test setup dev data browser lint pytest screenshots clean-venv
+.PHONY: run test setup dev data browser proxy classroom lint pytest screenshots clean-venv
 
 run: setup data
 	$(PY) -m streamlit run dashboard/Home.py --server.port $(PORT)
 
-test: setup dev data browser lint pytest
+test: setup dev data browser proxy lint pytest
 
 setup: $(DEPS_STAMP)
 
@@ -44,11 +52,31 @@ browser: dev
 		$(PY) -m playwright install chromium; \
 	fi
 
+# HAProxy for the classroom: Debian's package where it can be installed (root + apt-get).
+# Debian puts it in /usr/sbin, which is not on an ordinary user's PATH.
+proxy:
+	@if command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ]; then \
+		echo "proxy: using $$(command -v haproxy || echo /usr/sbin/haproxy)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy; \
+	else \
+		echo "proxy: HAProxy is missing: sudo apt-get install haproxy (Debian/Ubuntu)," \
+			"or your system's haproxy package" >&2; \
+		exit 1; \
+	fi
+
+# The token goes to the launcher in its environment, not on a command line `ps` shows;
+# empty: the launcher makes one up and prints it.
+classroom: export CNN_TEACHER_TOKEN := $(or $(TEACHER_TOKEN),$(CNN_TEACHER_TOKEN))
+classroom: setup data proxy
+	$(PY) -m classroom --workers $(WORKERS) --host $(HOST) --port $(PORT) \
+		--runs-per-student $(RUNS_PER_STUDENT) $(foreach name,$(ALLOWED_HOSTS),--allowed-host $(name))
+
 lint: dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-pytest: dev data browser
+pytest: dev data browser proxy
 	$(PY) -m pytest
 
 clean-venv:

@@ -1,0 +1,372 @@
+"""Start, watch and stop a classroom: N `streamlit run dashboard/Home.py` workers on
+127.0.0.1 and one HAProxy in front of them.
+
+Every child runs in its own session (so the teacher's Ctrl-C reaches only the launcher, which
+then stops them in order) and is asked by the kernel to end if the launcher dies
+(PR_SET_PDEATHSIG), so neither a signal nor a crash of the launcher leaves a worker or the
+proxy behind. Training runs started by the workers are their own sessions (core/jobs.py) and,
+as with `make run`, outlive the server.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import http.client
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from classroom.haproxy import (
+    HEALTH_PATH,
+    WORKER_COOKIE,
+    ProxySettings,
+    haproxy_config,
+    worker_name,
+)
+from classroom.hosts import connect_address, is_wildcard, url_host
+from core.runs import RUNS_DIR_ENV, default_runs_dir
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ENTRY = REPO_ROOT / "dashboard" / "Home.py"
+# Debian installs HAProxy in /usr/sbin, which is not on an ordinary user's PATH.
+HAPROXY_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
+INSTALL_HINT = (
+    "HAProxy is not installed: `apt-get install haproxy` (Debian/Ubuntu, as root), or `make proxy`"
+)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class ClassroomError(RuntimeError):
+    """Why the classroom could not start or stopped by itself: one line for the teacher."""
+
+
+@dataclass(frozen=True)
+class ClassroomSettings:
+    workers: int
+    host: str
+    port: int
+    allowed_hosts: tuple[str, ...]  # classroom.hosts.allowed_hosts: names students use first
+    teacher_token: str
+    runs_per_student: int = 1
+    start_timeout: float = 300.0
+
+
+@dataclass
+class Child:
+    name: str  # "worker 1 (port 40123)", "haproxy"
+    process: subprocess.Popen
+    log: Path
+    port: int | None = None  # a worker's port on 127.0.0.1
+
+
+@dataclass
+class Classroom:
+    """The running processes and where their logs and haproxy.cfg are."""
+
+    state_dir: Path
+    workers: list[Child] = field(default_factory=list)
+    proxy: Child | None = None
+
+    def children(self) -> list[Child]:
+        return [*self.workers, *([self.proxy] if self.proxy else [])]
+
+
+def find_haproxy() -> str | None:
+    """The haproxy binary: on PATH, else in the sbin folders Debian uses."""
+    found = shutil.which("haproxy")
+    if found:
+        return found
+    for folder in HAPROXY_DIRS:
+        candidate = Path(folder) / "haproxy"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports free on 127.0.0.1 right now (all held open while picking)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def worker_command(port: int, allowed_hosts: tuple[str, ...]) -> list[str]:
+    """`streamlit run dashboard/Home.py` on 127.0.0.1:port, answering only to `allowed_hosts`."""
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ENTRY),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    for name in allowed_hosts:
+        command += ["--server.allowedHosts", name]
+    return command
+
+
+def worker_environment(
+    settings: ClassroomSettings, cookie_secret: str, base: dict[str, str] | None = None
+) -> dict[str, str]:
+    """What every worker gets: classroom mode, the teacher token, the per-student limit, one
+    runs folder, and one cookie secret (so a browser moved to another worker keeps a valid
+    XSRF cookie). Secrets travel in the environment, never on a command line `ps` shows."""
+    env = dict(os.environ if base is None else base)
+    env.update(
+        {
+            "CNN_CLASSROOM": "1",
+            "CNN_TEACHER_TOKEN": settings.teacher_token,
+            "CNN_RUNS_PER_STUDENT": str(settings.runs_per_student),
+            RUNS_DIR_ENV: str(Path(env.get(RUNS_DIR_ENV) or default_runs_dir()).resolve()),
+            "STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret,
+        }
+    )
+    return env
+
+
+def _end_with_parent() -> None:
+    """In the child, before exec: the kernel sends SIGTERM if the launcher dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the launcher's own handlers still stop them
+        pass
+
+
+def _spawn(
+    name: str, command: list[str], log: Path, env: dict[str, str] | None, port: int | None = None
+) -> Child:
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_end_with_parent,
+        )
+    return Child(name, process, log, port)
+
+
+def last_line(path: Path) -> str:
+    """The last non-empty line of a log, for a one-line message."""
+    try:
+        lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
+    except OSError:
+        return ""
+    lines = [line for line in lines if line]
+    return lines[-1] if lines else ""
+
+
+def died(classroom: Classroom) -> ClassroomError | None:
+    """The error for the first child that has exited, or None while all run."""
+    for child in classroom.children():
+        code = child.process.poll()
+        if code is not None:
+            detail = last_line(child.log)
+            how = (
+                f"was killed by {signal.Signals(-code).name}"
+                if code < 0 and -code in signal.valid_signals()
+                else f"exited with code {code}"
+            )
+            return ClassroomError(
+                f"{child.name} {how}" + (f": {detail}" if detail else "") + f" (log: {child.log})"
+            )
+    return None
+
+
+def start(settings: ClassroomSettings, haproxy: str, state_dir: Path) -> Classroom:
+    """Write haproxy.cfg, check it, start the workers and the proxy (not yet waiting)."""
+    classroom = Classroom(state_dir)
+    ports = free_ports(settings.workers)
+    config = state_dir / "haproxy.cfg"
+    config.write_text(
+        haproxy_config(
+            ProxySettings(
+                host=settings.host,
+                port=settings.port,
+                worker_ports=tuple(ports),
+                allowed_hosts=settings.allowed_hosts,
+            )
+        )
+    )
+    check = subprocess.run([haproxy, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
+    if check.returncode != 0:
+        message = (check.stderr or check.stdout).strip().splitlines()
+        raise ClassroomError(
+            f"haproxy refused {config}: {message[-1] if message else check.returncode}"
+        )
+    env = worker_environment(settings, cookie_secret=secrets.token_hex(32))
+    try:
+        for index, port in enumerate(ports, start=1):
+            classroom.workers.append(
+                _spawn(
+                    f"worker {index} (port {port})",
+                    worker_command(port, settings.allowed_hosts),
+                    state_dir / f"worker-{index}.log",
+                    env,
+                    port,
+                )
+            )
+        classroom.proxy = _spawn(
+            "haproxy", [haproxy, "-f", str(config), "-db"], state_dir / "haproxy.log", None
+        )
+    except BaseException:
+        stop(classroom)
+        raise
+    return classroom
+
+
+def _get(address: str, port: int, path: str, host_header: str, cookie: str | None = None):
+    connection = http.client.HTTPConnection(address, port, timeout=5)
+    try:
+        headers = {"Host": host_header}
+        if cookie:
+            headers["Cookie"] = cookie
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status, response.getheader("Set-Cookie") or ""
+    finally:
+        connection.close()
+
+
+def worker_ready(port: int) -> bool:
+    try:
+        status, _ = _get("127.0.0.1", port, HEALTH_PATH, "localhost")
+    except OSError:
+        return False
+    return status == 200
+
+
+def proxy_forwards_to(settings: ClassroomSettings, index: int) -> bool:
+    """Whether HAProxy answers on HOST:PORT and hands a browser that holds worker `index`'s
+    cookie to that worker (indirect cookies: a valid one is not set again)."""
+    host_header = f"{url_host(settings.allowed_hosts[0])}:{settings.port}"
+    try:
+        status, set_cookie = _get(
+            connect_address(settings.host),
+            settings.port,
+            HEALTH_PATH,
+            host_header,
+            cookie=f"{WORKER_COOKIE}={worker_name(index)}; cnn_student=classroom-launcher",
+        )
+    except OSError:
+        return False
+    return status == 200 and f"{WORKER_COOKIE}=" not in set_cookie
+
+
+def wait_until_ready(
+    classroom: Classroom,
+    settings: ClassroomSettings,
+    stopping: threading.Event,
+    ports: list[int],
+) -> bool:
+    """Wait for every worker's health and the proxy's forwarding to each. False when asked
+    to stop first; raises ClassroomError when a child dies or time runs out."""
+    deadline = time.monotonic() + settings.start_timeout
+    pending_workers = set(range(1, len(ports) + 1))
+    pending_proxy = set(pending_workers)
+    while pending_workers or pending_proxy:
+        if stopping.is_set():
+            return False
+        problem = died(classroom)
+        if problem:
+            raise problem
+        if time.monotonic() > deadline:
+            waiting = sorted(pending_workers) or sorted(pending_proxy)
+            raise ClassroomError(
+                f"not ready after {settings.start_timeout:.0f} s (still waiting for"
+                f" {'worker' if pending_workers else 'haproxy to forward to worker'}"
+                f" {', '.join(map(str, waiting))}; logs in {classroom.state_dir})"
+            )
+        pending_workers = {i for i in pending_workers if not worker_ready(ports[i - 1])}
+        if not pending_workers:
+            pending_proxy = {i for i in pending_proxy if not proxy_forwards_to(settings, i)}
+        if pending_workers or pending_proxy:
+            stopping.wait(0.5)
+    return True
+
+
+def stop(classroom: Classroom, grace: float = 15.0) -> None:
+    """The proxy first (no new requests), then every worker: SIGTERM, then SIGKILL after
+    `grace` seconds; returns when all have exited."""
+    ordered = ([classroom.proxy] if classroom.proxy else []) + classroom.workers
+    for child in ordered:
+        if child.process.poll() is None:
+            try:
+                child.process.terminate()
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace
+    for child in ordered:
+        try:
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.process.kill()
+            child.process.wait()
+
+
+def run(
+    settings: ClassroomSettings,
+    haproxy: str,
+    say: Callable[[str], None],
+    state_dir: Path | None = None,
+) -> int:
+    """Start the classroom, say when it is ready, serve until a stop signal or a child's
+    death; always stop every child. 0 after a stop signal; raises ClassroomError otherwise."""
+    stopping = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in STOP_SIGNALS}
+    own_state_dir = state_dir is None
+    state_dir = state_dir or Path(tempfile.mkdtemp(prefix="cnn-classroom-"))
+    classroom = Classroom(state_dir)
+    failed = True
+    try:
+        say(f"Starting {settings.workers} workers and haproxy (logs, haproxy.cfg: {state_dir})")
+        classroom = start(settings, haproxy, state_dir)
+        ports = [child.port for child in classroom.workers]
+        if wait_until_ready(classroom, settings, stopping, ports):
+            url = f"http://{url_host(settings.host)}:{settings.port}"
+            line = f"Classroom ready at {url} ({settings.workers} workers)"
+            if is_wildcard(settings.host):
+                line += f"; students open http://{url_host(settings.allowed_hosts[0])}"
+                line += f":{settings.port}"
+            say(line + ". Ctrl-C stops it.")
+            while not stopping.wait(0.5):
+                problem = died(classroom)
+                if problem:
+                    raise problem
+        failed = False
+        return 0
+    finally:
+        stop(classroom)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if own_state_dir and not failed:
+            shutil.rmtree(state_dir, ignore_errors=True)
