@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import http.client
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -174,14 +175,26 @@ def _spawn(
     return Child(name, process, log, port)
 
 
-def last_line(path: Path) -> str:
-    """The last non-empty line of a log, for a one-line message."""
+_ALERT_PREFIX = re.compile(
+    r"^\[ALERT\]\s*(\(\d+\))?\s*:\s*(config\s*:\s*)?(parsing \[[^]]*\]\s*:\s*)?"
+)
+
+
+def summary(text: str) -> str:
+    """One line of a log for a message: HAProxy's first alert (its last ones only say that
+    it gives up), else the last non-empty line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("[ALERT]"):
+            return _ALERT_PREFIX.sub("", line)
+    return lines[-1] if lines else ""
+
+
+def log_summary(path: Path) -> str:
     try:
-        lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
+        return summary(path.read_text(errors="replace"))
     except OSError:
         return ""
-    lines = [line for line in lines if line]
-    return lines[-1] if lines else ""
 
 
 def died(classroom: Classroom) -> ClassroomError | None:
@@ -189,7 +202,7 @@ def died(classroom: Classroom) -> ClassroomError | None:
     for child in classroom.children():
         code = child.process.poll()
         if code is not None:
-            detail = last_line(child.log)
+            detail = log_summary(child.log)
             how = (
                 f"was killed by {signal.Signals(-code).name}"
                 if code < 0 and -code in signal.valid_signals()
@@ -216,12 +229,10 @@ def start(settings: ClassroomSettings, haproxy: str, state_dir: Path) -> Classro
             )
         )
     )
-    check = subprocess.run([haproxy, "-c", "-q", "-f", str(config)], capture_output=True, text=True)
+    check = subprocess.run([haproxy, "-c", "-f", str(config)], capture_output=True, text=True)
     if check.returncode != 0:
-        message = (check.stderr or check.stdout).strip().splitlines()
-        raise ClassroomError(
-            f"haproxy refused {config}: {message[-1] if message else check.returncode}"
-        )
+        detail = summary(check.stderr + check.stdout) or f"exit status {check.returncode}"
+        raise ClassroomError(f"haproxy refused its configuration ({config}): {detail}")
     env = worker_environment(settings, cookie_secret=secrets.token_hex(32))
     try:
         for index, port in enumerate(ports, start=1):
@@ -348,7 +359,8 @@ def run(
     classroom = Classroom(state_dir)
     failed = True
     try:
-        say(f"Starting {settings.workers} workers and haproxy (logs, haproxy.cfg: {state_dir})")
+        workers = f"{settings.workers} worker{'s' if settings.workers > 1 else ''}"
+        say(f"Starting {workers} and haproxy (logs, haproxy.cfg: {state_dir})")
         classroom = start(settings, haproxy, state_dir)
         ports = [child.port for child in classroom.workers]
         if wait_until_ready(classroom, settings, stopping, ports):
