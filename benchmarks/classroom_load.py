@@ -9,7 +9,7 @@ way a browser at `/convolution` does (a `rerun_script` BackMsg with that page na
 the page script hash the server's `navigation` message gives), builds the element tree from
 the ForwardMsgs (the browser's message cache and stale-element rules included), reads the
 widget ids from it, and then, every ~2 s on average (exponential gaps, seeded; never before its
-last answer came back), changes one explorer control and sends a `rerun_script` with the
+last answer came back), steps one explorer control up or down and sends a `rerun_script` with the
 full widget state and the fragment the widget lives in, as the browser does.
 
 For every change it times sending -> `script_finished` and checks the answer: the "Output
@@ -54,22 +54,23 @@ sys.path.insert(0, str(REPO_ROOT))
 from core.arithmetic import conv_output_size, conv_param_count  # noqa: E402
 
 PAGE_URL_PATH = "convolution"
-# What a student changes, with the values they pick from: the explorer's 2D convolution
-# controls (sidebar keys), kept to sizes a lesson uses; some combinations have no output
-# (kernel wider than the padded input), which the page must say.
+# What a student changes: the explorer's 2D convolution controls (sidebar keys) and their
+# ranges on the page. A change is one step, + or -, as the number inputs' buttons and the
+# sliders' arrow keys make it; some settings have no output (a kernel wider than the padded
+# input), which the page must say.
 CONTROLS = {
-    "h": range(3, 29),
-    "w": range(3, 29),
-    "cin": range(1, 4),
-    "cout": range(1, 5),
-    "kh": range(1, 6),
-    "kw": range(1, 6),
-    "ph": range(0, 3),
-    "pw": range(0, 3),
-    "sh": range(1, 4),
-    "sw": range(1, 4),
-    "dh": range(1, 3),
-    "dw": range(1, 3),
+    "h": (1, 28),
+    "w": (1, 64),
+    "cin": (1, 8),
+    "cout": (1, 8),
+    "kh": (1, 7),
+    "kw": (1, 7),
+    "ph": (0, 6),
+    "pw": (0, 6),
+    "sh": (1, 4),
+    "sw": (1, 4),
+    "dh": (1, 4),
+    "dw": (1, 4),
 }
 NO_OUTPUT = "No output with these settings"
 SLOW_S = 5.0  # "requests over 5 s"
@@ -330,7 +331,14 @@ class Student:
     """One browser tab on the explorer. `misreport` makes it believe every change it sends
     was one larger than it was: the check must then fail (tests prove it can)."""
 
-    def __init__(self, url: str, rng: random.Random, mean_gap_s: float, misreport=False):
+    def __init__(
+        self,
+        url: str,
+        rng: random.Random,
+        mean_gap_s: float,
+        misreport: bool = False,
+        controls: tuple[str, ...] = tuple(CONTROLS),
+    ):
         parts = urlsplit(url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         self.origin = f"{parts.scheme}://{parts.netloc}"
@@ -338,6 +346,7 @@ class Student:
         self.rng = rng
         self.mean_gap_s = mean_gap_s
         self.misreport = misreport
+        self.controls = controls
         self.page = PageView()
         self.settings: dict[str, int] = {}
         self.socket = None
@@ -373,9 +382,10 @@ class Student:
 
     async def change_one(self) -> tuple[float, str | None]:
         """Change one control as a user would; (latency ms, problem or None)."""
-        key = self.rng.choice(list(CONTROLS))
-        choices = [v for v in CONTROLS[key] if v != self.settings[key]]
-        value = self.rng.choice(choices)
+        key = self.rng.choice(self.controls)
+        low, high = CONTROLS[key]
+        step = self.rng.choice((-1, 1)) if low < self.settings[key] < high else 0
+        value = self.settings[key] + (step or (1 if self.settings[key] == low else -1))
         widget_id = self.page.widget_id(key)
         slot, _old = self.page.values[widget_id]
         self.page.values[widget_id] = (
@@ -581,10 +591,11 @@ async def measure(
     server: ServerCPU | None,
     mean_gap_s: float = 2.0,
     misreport: bool = False,
+    controls: tuple[str, ...] = tuple(CONTROLS),
 ) -> Measurement:
     """Open `students` sessions, then let them change controls for `seconds`."""
     crowd = [
-        Student(url, random.Random(f"{seed}-{index}"), mean_gap_s, misreport)
+        Student(url, random.Random(f"{seed}-{index}"), mean_gap_s, misreport, controls)
         for index in range(students)
     ]
     result = Result()
@@ -652,6 +663,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0, help="measured window per count")
     parser.add_argument("--gap", type=float, default=2.0, help="mean seconds between changes")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--controls",
+        nargs="+",
+        choices=tuple(CONTROLS),
+        default=tuple(CONTROLS),
+        metavar="KEY",
+        help=f"the controls students change (default: all of {', '.join(CONTROLS)})",
+    )
     parser.add_argument("--log", default="/tmp/classroom_load_server.log")
     args = parser.parse_args()
 
@@ -676,7 +695,11 @@ def main() -> None:
         print(f"each student changes one control every ~{args.gap:g} s (exponential gaps)")
         try:
             for count in args.students:
-                result = asyncio.run(measure(url, count, args.seconds, args.seed, server, args.gap))
+                result = asyncio.run(
+                    measure(
+                        url, count, args.seconds, args.seed, server, args.gap, False, args.controls
+                    )
+                )
                 print(report(result), flush=True)
                 for problem in sorted(set(result.errors))[:5]:
                     print(f"    error: {problem}")

@@ -1,18 +1,35 @@
 """The convolution explorer's settings in the sidebar: operation, sizes, channels and groups,
 kernel, padding (with presets), stride, dilation, output padding, flags, input and kernel values.
 
-Every widget's key is a key of dashboard/conv_state.py, so the URL carries all of it.
+Every widget's key is a key of dashboard/conv_state.py, so the URL carries all of it. A control
+that changes no other control reruns only the explorer's fragment (EXPLORER_FRAGMENT): a
+classroom of students changing numbers costs the server a fraction of full reruns. The
+dimensions, the operation, the input source and the padding presets change which controls
+exist or what they hold, so they rerun the whole page.
 """
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit import config
 
 from core.arithmetic import padding_preset
 from dashboard.conv_state import OPERATIONS, SOURCES, SPEEDS
 from dashboard.conv_views import KERNEL_PRESETS_1D, KERNEL_PRESETS_2D
 
 state = st.session_state
+EXPLORER_FRAGMENT = "explorer"
+
+
+def rerun_explorer() -> None:
+    """Rerun only the explorer (a widget callback's keyed rerun replaces the full rerun).
+
+    Not under AppTest: it builds its element tree from one run's messages, so after a
+    fragment-only run the sidebar's widgets would be missing from it; there a control reruns
+    the whole page, as it did before. Browser tests and benchmarks/classroom_load.py (with
+    its test) run the fragment path on a real server."""
+    if not config.get_option("global.appTest"):
+        st.rerun(EXPLORER_FRAGMENT)
 
 
 def pooling_defaults() -> None:
@@ -38,28 +55,29 @@ def draw_controls() -> None:
     pooling = "pooling" in op
     transposed = op == "transposed convolution"
     if one_d:
-        st.number_input("Input length", 1, 64, key="w")
+        st.number_input("Input length", 1, 64, key="w", on_change=rerun_explorer)
     else:
         a, b = st.columns(2)
-        a.number_input("Input height", 1, 28, key="h")
-        b.number_input("Input width", 1, 64, key="w")
+        a.number_input("Input height", 1, 28, key="h", on_change=rerun_explorer)
+        b.number_input("Input width", 1, 64, key="w", on_change=rerun_explorer)
     a, b = st.columns(2)
-    a.number_input("Input channels", 1, 8, key="cin")
+    a.number_input("Input channels", 1, 8, key="cin", on_change=rerun_explorer)
     if not pooling:
-        b.number_input("Output channels", 1, 8, key="cout")
+        b.number_input("Output channels", 1, 8, key="cout", on_change=rerun_explorer)
         st.number_input(
             "Groups",
             1,
             8,
             key="groups",
+            on_change=rerun_explorer,
             help="Split the channels into groups: each output channel reads only the input"
             " channels of its group. Groups = input channels = output channels: depthwise.",
         )
     if one_d:
-        st.slider("Kernel size", 1, 7, key="kw")
+        st.slider("Kernel size", 1, 7, key="kw", on_change=rerun_explorer)
     else:
-        st.slider("Kernel height", 1, 7, key="kh")
-        st.slider("Kernel width", 1, 7, key="kw")
+        st.slider("Kernel height", 1, 7, key="kh", on_change=rerun_explorer)
+        st.slider("Kernel width", 1, 7, key="kw", on_change=rerun_explorer)
     st.segmented_control(
         "Padding preset",
         ("valid", "same", "full"),
@@ -70,17 +88,21 @@ def draw_controls() -> None:
     )
     a, b = st.columns(2)
     if not one_d:
-        a.number_input("Padding (rows)", 0, 6, key="ph")
-    b.number_input("Padding" if one_d else "Padding (cols)", 0, 6, key="pw")
+        a.number_input("Padding (rows)", 0, 6, key="ph", on_change=rerun_explorer)
+    b.number_input(
+        "Padding" if one_d else "Padding (cols)", 0, 6, key="pw", on_change=rerun_explorer
+    )
     a, b = st.columns(2)
     if not one_d:
-        a.number_input("Stride (rows)", 1, 4, key="sh")
-    b.number_input("Stride" if one_d else "Stride (cols)", 1, 4, key="sw")
+        a.number_input("Stride (rows)", 1, 4, key="sh", on_change=rerun_explorer)
+    b.number_input("Stride" if one_d else "Stride (cols)", 1, 4, key="sw", on_change=rerun_explorer)
     if op != "average pooling":
         a, b = st.columns(2)
         if not one_d:
-            a.number_input("Dilation (rows)", 1, 4, key="dh")
-        b.number_input("Dilation" if one_d else "Dilation (cols)", 1, 4, key="dw")
+            a.number_input("Dilation (rows)", 1, 4, key="dh", on_change=rerun_explorer)
+        b.number_input(
+            "Dilation" if one_d else "Dilation (cols)", 1, 4, key="dw", on_change=rerun_explorer
+        )
     if transposed:
         a, b = st.columns(2)
         help_op = (
@@ -88,29 +110,37 @@ def draw_controls() -> None:
             " the dilation"
         )
         if not one_d:
-            a.number_input("Output padding (rows)", 0, 3, key="oph", help=help_op)
+            a.number_input(
+                "Output padding (rows)", 0, 3, key="oph", on_change=rerun_explorer, help=help_op
+            )
         b.number_input(
-            "Output padding" if one_d else "Output padding (cols)", 0, 3, key="opw", help=help_op
+            "Output padding" if one_d else "Output padding (cols)",
+            0,
+            3,
+            key="opw",
+            on_change=rerun_explorer,
+            help=help_op,
         )
     if not pooling:
-        st.toggle("Bias", key="bias")
+        st.toggle("Bias", key="bias", on_change=rerun_explorer)
     if op == "convolution":
         st.toggle(
             "True convolution (flip the kernel)",
             key="flip",
+            on_change=rerun_explorer,
             help="Deep learning's 'convolution' is cross-correlation; true convolution "
             "flips the kernel: y[n] = Σ x[n−m] w[m].",
         )
     if not pooling:
-        st.toggle("ReLU", key="relu")
+        st.toggle("ReLU", key="relu", on_change=rerun_explorer)
     st.selectbox("Input values", SOURCES, key="src")
     if state.src == "MNIST digit":
-        st.number_input("Test digit index", 0, 9999, key="digit")
+        st.number_input("Test digit index", 0, 9999, key="digit", on_change=rerun_explorer)
     else:
-        st.number_input("Seed", 0, 9999, key="seed")
+        st.number_input("Seed", 0, 9999, key="seed", on_change=rerun_explorer)
     if not pooling:
         presets = KERNEL_PRESETS_1D if one_d else KERNEL_PRESETS_2D
         if state.kernel not in presets:
             state.kernel = presets[0]
-        st.selectbox("Kernel", presets, key="kernel")
-    st.select_slider("Animation speed", tuple(SPEEDS), key="speed")
+        st.selectbox("Kernel", presets, key="kernel", on_change=rerun_explorer)
+    st.select_slider("Animation speed", tuple(SPEEDS), key="speed", on_change=rerun_explorer)

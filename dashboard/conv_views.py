@@ -2,12 +2,21 @@
 
 Plain functions that return plotly figures or numpy arrays, so tests inspect them without a
 browser. The animation runs in the browser (plotly frames), not as one server rerun per step.
+
+The figures are built as the finished dicts plotly.js receives (`PlotlySpec`), never as
+plotly.py objects, and kept per configuration (least recently used first out): building,
+validating and deep-copying plotly.py's object tree was most of a rerun's figure time, and a
+class of students asks for the same configurations again and again.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.colors import get_colorscale
 
 from core.conv import Geometry
@@ -201,24 +210,91 @@ def _feed_shapes(geometry: Geometry, cell: tuple[int, int]) -> list[dict]:
     return shapes
 
 
-class _FramesAsDicts(go.Figure):
-    """A figure whose animation frames stay plain dicts.
+class PlotlySpec(go.Figure):
+    """A figure held as the dict plotly.js receives: numpy arrays already base64 typed arrays
+    and plotly's default template in place, as `go.Figure(spec).to_dict()` would give them.
 
-    Plotly builds and validates an object for every frame, which took seconds for a few
-    hundred frames; the frames here are simple and known to be valid, so they are added
-    only when the figure is serialised (Streamlit calls `to_dict`).
+    It skips plotly.py's object tree on purpose (no `Figure.__init__`): `st.plotly_chart` and
+    the tests only call `to_dict`. The dict is shared between sessions (cached): read it,
+    never change it.
     """
 
-    def __init__(self, figure: dict, frames: list[dict], controls: dict) -> None:
-        super().__init__(figure, _validate=False)
-        self._raw_frames = frames
-        self._raw_controls = controls  # sliders and buttons: one slider step per frame
+    def __init__(self, spec: dict) -> None:  # noqa: D107 - no plotly.py tree, see above
+        object.__setattr__(self, "_spec", spec)
 
     def to_dict(self) -> dict:
-        result = super().to_dict()
-        result["frames"] = self._raw_frames
-        result["layout"].update(self._raw_controls)
-        return result
+        return self._spec
+
+    def to_plotly_json(self) -> dict:
+        return self._spec
+
+
+CACHED_FIGURES = 128  # per figure kind; a default-sized figure is ~25 kB, the largest ~250 kB
+
+
+def _typed(values: np.ndarray) -> dict | np.ndarray:
+    """A numpy array as plotly.js's base64 typed array, as plotly.py's `to_dict` sends it
+    (`_plotly_utils.utils.to_typed_array_spec`: int64 narrowed to the smallest int type)."""
+    values = np.ascontiguousarray(values)
+    if values.size == 0:
+        return values
+    if values.dtype == np.int64:
+        low, high = values.min(), values.max()
+        for narrow in (np.int8, np.int16, np.int32):
+            info = np.iinfo(narrow)
+            if info.min <= low and high <= info.max:
+                values = values.astype(narrow)
+                break
+        else:
+            return values
+    short = {"int8": "i1", "int16": "i2", "int32": "i4", "float32": "f4", "float64": "f8"}
+    typed = {"dtype": short[str(values.dtype)], "bdata": base64.b64encode(values).decode()}
+    if values.ndim > 1:
+        typed["shape"] = str(values.shape)[1:-1]
+    return typed
+
+
+@functools.cache
+def _template(name: str | None) -> dict | None:
+    """The layout template `go.Figure` adds to every figure (`name`: pio.templates.default)."""
+    return go.Figure().to_dict()["layout"].get("template")
+
+
+def _finished(data: list[dict], layout: dict, frames: list[dict] | None = None) -> dict:
+    """The dict `go.Figure(dict(data=data, layout=layout, frames=frames)).to_dict()` gives."""
+    template = _template(pio.templates.default)
+    spec = dict(data=data, layout=layout if template is None else {**layout, "template": template})
+    if frames is not None:
+        spec["frames"] = frames
+    return spec
+
+
+class _Frozen:
+    """A small numpy array as a cache key (its bytes), and back."""
+
+    __slots__ = ("shape", "dtype", "data", "_hash")
+
+    def __init__(self, values: np.ndarray) -> None:
+        values = np.ascontiguousarray(values)
+        self.shape, self.dtype, self.data = values.shape, values.dtype.str, values.tobytes()
+        self._hash = hash((self.shape, self.dtype, self.data))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Frozen) and (self.shape, self.dtype, self.data) == (
+            other.shape,
+            other.dtype,
+            other.data,
+        )
+
+    def array(self) -> np.ndarray:
+        return np.frombuffer(self.data, dtype=self.dtype).reshape(self.shape)
+
+
+def _frozen(values: np.ndarray | None) -> _Frozen | None:
+    return None if values is None else _Frozen(np.asarray(values))
 
 
 def _text(values: np.ndarray, padding: np.ndarray | None = None) -> list[list[str]]:
@@ -242,7 +318,7 @@ def sliding_window_figure(
     output_title: str = "output",
     real: np.ndarray | None = None,
     input_cell: tuple[int, int] | None = None,
-) -> go.Figure:
+) -> PlotlySpec:
     """Padded input (padding cells grey) and output side by side, numbers in the cells; the
     window of the selected output cell outlined; Play animates the window over every cell.
 
@@ -250,6 +326,34 @@ def sliding_window_figure(
     convolution's stretched input also has inserted zeros). `input_cell` (padded row, col),
     when given, is outlined in green with every output cell it feeds. Clicking an output cell
     selects it (trace 3); clicking an input cell picks `input_cell` (trace 4)."""
+    spec = _sliding_window_spec(
+        _Frozen(padded),
+        _Frozen(output),
+        geometry,
+        (int(selected[0]), int(selected[1])),
+        int(frame_ms),
+        input_title,
+        output_title,
+        _frozen(real),
+        None if input_cell is None else (int(input_cell[0]), int(input_cell[1])),
+    )
+    return PlotlySpec(spec)
+
+
+@functools.lru_cache(maxsize=CACHED_FIGURES)
+def _sliding_window_spec(
+    padded_key: _Frozen,
+    output_key: _Frozen,
+    geometry: Geometry,
+    selected: tuple[int, int],
+    frame_ms: int,
+    input_title: str,
+    output_title: str,
+    real_key: _Frozen | None,
+    input_cell: tuple[int, int] | None,
+) -> dict:
+    padded, output = padded_key.array(), output_key.array()
+    real = None if real_key is None else real_key.array()
     hp, wp = padded.shape
     out_h, out_w = output.shape
     rows, cols = np.mgrid[0:hp, 0:wp]
@@ -270,7 +374,7 @@ def sliding_window_figure(
     data = [
         dict(
             type="heatmap",
-            z=np.where(is_pad, 0.0, np.nan),
+            z=_typed(np.where(is_pad, 0.0, np.nan)),
             xaxis="x",
             yaxis="y",
             colorscale=[[0, "#e2e8f0"], [1, "#e2e8f0"]],
@@ -280,7 +384,7 @@ def sliding_window_figure(
         ),
         dict(
             type="heatmap",
-            z=shown,
+            z=_typed(shown),
             xaxis="x",
             yaxis="y",
             colorscale=BLUES,
@@ -295,7 +399,7 @@ def sliding_window_figure(
         ),
         dict(
             type="heatmap",
-            z=output,
+            z=_typed(output),
             xaxis="x2",
             yaxis="y2",
             colorscale=ORANGES,
@@ -311,8 +415,8 @@ def sliding_window_figure(
         # marker per output cell makes every cell clickable (this is trace 3).
         dict(
             type="scatter",
-            x=grid_j.ravel(),
-            y=grid_i.ravel(),
+            x=_typed(grid_j.ravel()),
+            y=_typed(grid_i.ravel()),
             xaxis="x2",
             yaxis="y2",
             mode="markers",
@@ -323,8 +427,8 @@ def sliding_window_figure(
         # Trace 4: the same for the input cells, to ask which output cells one of them feeds.
         dict(
             type="scatter",
-            x=cols.ravel(),
-            y=rows.ravel(),
+            x=_typed(cols.ravel()),
+            y=_typed(rows.ravel()),
             xaxis="x",
             yaxis="y",
             mode="markers",
@@ -459,15 +563,21 @@ def sliding_window_figure(
             )
         ],
     )
-    return _FramesAsDicts(dict(data=data, layout=layout), frames, controls)
+    return _finished(data, {**layout, **controls}, frames)
 
 
 def kernel_stack_figure(
     weights: np.ndarray, title: str, channels: list[int] | None = None
-) -> go.Figure:
+) -> PlotlySpec:
     """The kernels of one output channel, one small heatmap per input channel it reads
     (`channels` names them: with groups, only its group's)."""
     channels = list(range(weights.shape[0])) if channels is None else channels
+    return PlotlySpec(_kernel_stack_spec(_Frozen(weights), title, tuple(map(int, channels))))
+
+
+@functools.lru_cache(maxsize=CACHED_FIGURES)
+def _kernel_stack_spec(weights_key: _Frozen, title: str, channels: tuple[int, ...]) -> dict:
+    weights = weights_key.array()
     count = weights.shape[0]
     limit = float(np.abs(weights).max()) or 1.0
     width = 1.0 / count
@@ -527,4 +637,4 @@ def kernel_stack_figure(
                 showarrow=False,
             )
         )
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
+    return _finished(data, layout)

@@ -23,7 +23,7 @@ from core.conv import conv2d, pool2d
 from core.conv_code import LayerSpec
 from core.transposed import conv_transpose2d
 from dashboard.code_views import show_code_twin
-from dashboard.conv_controls import draw_controls
+from dashboard.conv_controls import EXPLORER_FRAGMENT, draw_controls
 from dashboard.conv_state import SPEEDS, keep_values, load_from_url, to_url
 from dashboard.conv_sums import advice_for, conv_sum, feeds_text, output_name, pool_sum
 from dashboard.conv_views import (
@@ -89,106 +89,112 @@ for index, name in enumerate(LECTURE_CASES):
         use_container_width=True,
     )
 
+
 # The controls live in the sidebar: in a quarter of the page they were cut off ("convoluti",
-# "True...") at 1000 px, and the figures get the whole width.
-view = st.container()
+# "True...") at 1000 px, and the figures get the whole width. They are drawn in full runs only:
+# a control that changes no other control reruns just the explorer below (EXPLORER_FRAGMENT).
 with st.sidebar:
     draw_controls()
-one_d = state.mode == "1D"
-op = state.op
-pooling = "pooling" in op
-transposed = op == "transposed convolution"
 
-st.query_params.from_dict(to_url(state))
 
-# Effective sizes: a 1D signal is a 2D input of height 1 with a 1-tall kernel.
-height = 1 if one_d else state.h
-kh, ph, sh, dh = (1, 0, 1, 1) if one_d else (state.kh, state.ph, state.sh, state.dh)
-kw, pw, sw, dw = state.kw, state.pw, state.sw, state.dw
-oph, opw = (0 if one_d else state.oph), state.opw
-if op == "average pooling":
-    dh = dw = 1
-c_in = state.cin
-c_out = c_in if pooling else state.cout
-groups = 1 if pooling else state.groups
-flip = state.flip and op == "convolution"
-relu = state.relu and not pooling
-rng = np.random.default_rng(state.seed)
+@st.fragment(key=EXPLORER_FRAGMENT)
+def explorer() -> None:
+    """Everything the settings change: a control reruns only this, not the router, the
+    header, the lecture cases and the controls above (benchmarks/classroom_load.py)."""
+    one_d = state.mode == "1D"
+    op = state.op
+    pooling = "pooling" in op
+    transposed = op == "transposed convolution"
 
-# ------------------------------------------------------------------ input values
-if state.src == "MNIST digit":
-    digits = mnist_test_digits()
-    if digits is None:
-        view.error("MNIST is not ready: run `python -m core.data fetch`, or pick random inputs.")
-        st.stop()
-    images, labels = digits
-    digit = images[state.digit].astype(float) / 255.0
-    rows = np.linspace(0, 27, height).round().astype(int) if height > 1 else np.array([14])
-    cols = np.linspace(0, 27, state.w).round().astype(int)
-    x = np.repeat(np.round(digit[np.ix_(rows, cols)], 2)[None], c_in, axis=0)
-    source_note = (
-        f"test digit {state.digit} (a {labels[state.digit]}), sampled to {height}×{state.w}"
-    )
-else:
-    x = rng.integers(0, 10, size=(c_in, height, state.w)).astype(float)
-    source_note = f"random integers 0-9, seed {state.seed}"
-if state.src == "edit by hand":
-    with view.expander("Edit the input values", expanded=True):
-        channel = st.number_input("Channel to edit", 0, c_in - 1, 0, key="edit_channel")
-        edited = st.data_editor(
-            pd.DataFrame(x[channel]), key=f"edit_{x.shape}_{channel}", use_container_width=True
+    st.query_params.from_dict(to_url(state))
+
+    # Effective sizes: a 1D signal is a 2D input of height 1 with a 1-tall kernel.
+    height = 1 if one_d else state.h
+    kh, ph, sh, dh = (1, 0, 1, 1) if one_d else (state.kh, state.ph, state.sh, state.dh)
+    kw, pw, sw, dw = state.kw, state.pw, state.sw, state.dw
+    oph, opw = (0 if one_d else state.oph), state.opw
+    if op == "average pooling":
+        dh = dw = 1
+    c_in = state.cin
+    c_out = c_in if pooling else state.cout
+    groups = 1 if pooling else state.groups
+    flip = state.flip and op == "convolution"
+    relu = state.relu and not pooling
+    rng = np.random.default_rng(state.seed)
+
+    # ------------------------------------------------------------------ input values
+    if state.src == "MNIST digit":
+        digits = mnist_test_digits()
+        if digits is None:
+            st.error("MNIST is not ready: run `python -m core.data fetch`, or pick random inputs.")
+            return
+        images, labels = digits
+        digit = images[state.digit].astype(float) / 255.0
+        rows = np.linspace(0, 27, height).round().astype(int) if height > 1 else np.array([14])
+        cols = np.linspace(0, 27, state.w).round().astype(int)
+        x = np.repeat(np.round(digit[np.ix_(rows, cols)], 2)[None], c_in, axis=0)
+        source_note = (
+            f"test digit {state.digit} (a {labels[state.digit]}), sampled to {height}×{state.w}"
         )
-        values = edited.to_numpy(dtype=float)
-        if np.isfinite(values).all():
-            x[channel] = values
-        else:
-            st.warning("Empty or non-numeric cells are ignored; the original values are used.")
-    source_note = "edited by hand"
-
-# ------------------------------------------------------------------ compute (never raise)
-weight = bias = None
-try:
-    if pooling:
-        mode_name = "max" if op == "max pooling" else "avg"
-        result = pool2d(x, (kh, kw), (sh, sw), (ph, pw), mode_name, (dh, dw))
-        shown, output = result, result.output
     else:
-        if c_in % groups or c_out % groups:
-            raise ValueError(
-                f"groups ({groups}) must divide the input channels ({c_in}) and the output"
-                f" channels ({c_out})"
+        x = rng.integers(0, 10, size=(c_in, height, state.w)).astype(float)
+        source_note = f"random integers 0-9, seed {state.seed}"
+    if state.src == "edit by hand":
+        with st.expander("Edit the input values", expanded=True):
+            channel = st.number_input("Channel to edit", 0, c_in - 1, 0, key="edit_channel")
+            edited = st.data_editor(
+                pd.DataFrame(x[channel]), key=f"edit_{x.shape}_{channel}", use_container_width=True
             )
-        # Conv weights are [C_out, C_in/g, kh, kw]; transposed ones [C_in, C_out/g, kh, kw].
-        stacks, per_stack = (c_in, c_out // groups) if transposed else (c_out, c_in // groups)
-        weight = np.stack(
-            [
-                np.stack([kernel_preset(state.kernel, kh, kw, rng) for _ in range(per_stack)])
-                for _ in range(stacks)
-            ]
-        )
-        bias = rng.integers(-2, 3, size=c_out).astype(float) if state.bias else None
-        if transposed:
-            result = conv_transpose2d(
-                x, weight, bias, (sh, sw), (ph, pw), (oph, opw), (dh, dw), groups
-            )
-            shown = result.conv
-            output = np.maximum(result.output, 0.0) if relu else result.output
-        else:
-            result = conv2d(x, weight, bias, (ph, pw), (sh, sw), (dh, dw), flip, relu, groups)
+            values = edited.to_numpy(dtype=float)
+            if np.isfinite(values).all():
+                x[channel] = values
+            else:
+                st.warning("Empty or non-numeric cells are ignored; the original values are used.")
+        source_note = "edited by hand"
+
+    # ------------------------------------------------------------------ compute (never raise)
+    weight = bias = None
+    try:
+        if pooling:
+            mode_name = "max" if op == "max pooling" else "avg"
+            result = pool2d(x, (kh, kw), (sh, sw), (ph, pw), mode_name, (dh, dw))
             shown, output = result, result.output
-except ValueError as error:
-    message, advice = str(error), advice_for(str(error))
-    view.error(
-        f"**No output with these settings:** {message}. To fix it: {advice}.",
-        icon=":material/block:",
-    )
-    st.stop()
+        else:
+            if c_in % groups or c_out % groups:
+                raise ValueError(
+                    f"groups ({groups}) must divide the input channels ({c_in}) and the output"
+                    f" channels ({c_out})"
+                )
+            # Conv weights are [C_out, C_in/g, kh, kw]; transposed ones [C_in, C_out/g, kh, kw].
+            stacks, per_stack = (c_in, c_out // groups) if transposed else (c_out, c_in // groups)
+            weight = np.stack(
+                [
+                    np.stack([kernel_preset(state.kernel, kh, kw, rng) for _ in range(per_stack)])
+                    for _ in range(stacks)
+                ]
+            )
+            bias = rng.integers(-2, 3, size=c_out).astype(float) if state.bias else None
+            if transposed:
+                result = conv_transpose2d(
+                    x, weight, bias, (sh, sw), (ph, pw), (oph, opw), (dh, dw), groups
+                )
+                shown = result.conv
+                output = np.maximum(result.output, 0.0) if relu else result.output
+            else:
+                result = conv2d(x, weight, bias, (ph, pw), (sh, sw), (dh, dw), flip, relu, groups)
+                shown, output = result, result.output
+    except ValueError as error:
+        message, advice = str(error), advice_for(str(error))
+        st.error(
+            f"**No output with these settings:** {message}. To fix it: {advice}.",
+            icon=":material/block:",
+        )
+        return
 
-geometry = shown.geometry
-out_h, out_w = geometry.out_size
+    geometry = shown.geometry
+    out_h, out_w = geometry.out_size
 
-# ------------------------------------------------------------------ the numbers
-with view:
+    # ------------------------------------------------------------------ the numbers
     span_h, span_w = dilated_kernel_span(kh, dh), dilated_kernel_span(kw, dw)
     shape_text = f"{c_out}×{out_w}" if one_d else f"{c_out}×{out_h}×{out_w}"
     in_text = f"{c_in}×{state.w}" if one_d else f"{c_in}×{height}×{state.w}"
@@ -451,3 +457,6 @@ with view:
         cell=(out_channel, sel_i, sel_j),
     )
     show_code_twin(spec, output)
+
+
+explorer()
