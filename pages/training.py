@@ -6,6 +6,7 @@ survives a refresh, a closed tab and a restart of the server.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
 
@@ -230,10 +231,18 @@ def runs_frame(summaries: list[jobs.RunSummary]) -> pd.DataFrame:
         )
         if settings.enabled:
             owner = run_owner(s.id)
-            rows[-1]["by"] = (
-                "you" if owner and owner == viewer.owner else "teacher" if owner is None else ""
-            )
+            rows[-1]["by"] = who(owner)
     return pd.DataFrame(rows)
+
+
+def who(owner: str | None) -> str:
+    """The runs table's "by": you, the teacher (no owner), or a student by a short tag that
+    tells students apart without showing their cookie."""
+    if owner is None:
+        return "teacher"
+    if owner == viewer.owner:
+        return "you"
+    return "student " + hashlib.sha256(owner.encode()).hexdigest()[:4]
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -279,10 +288,11 @@ def progress_panel() -> None:
         st.rerun()  # a full rerun: the results are final and the page stops polling
     st.session_state.was_active = bool(summaries)
     queue = queue_places(all_summaries)
-    shown = summaries
+    # What trains first, then the queue in the order it will train.
+    shown = sorted(summaries, key=lambda s: queue.get(s.id, (0, None))[0])
     if student:
         # A class's queue can be long: a student sees what trains now and their own runs.
-        shown = [s for s in summaries if s.state == "running" or s.id in mine(summaries)]
+        shown = [s for s in shown if s.state == "running" or s.id in mine(summaries)]
         others = len(summaries) - len(shown)
         if others:
             st.caption(f"{others} more run{'s' if others != 1 else ''} queued by other students.")
