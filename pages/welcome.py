@@ -46,9 +46,9 @@ with left:
     st.markdown(
         "With $C_{in}$ input channels each kernel spans all of them ($C_{in} \\times K$ weights);"
         " the per-channel results are summed and one bias is added. $C_{out}$ independent kernels"
-        " give $C_{out}$ output channels. So a conv layer has"
+        " give $C_{out}$ output channels. So a conv layer has this many parameters:"
     )
-    st.latex(r"C_{in} \cdot C_{out} \cdot K_h K_w \;+\; C_{out} \text{ parameters.}")
+    st.latex(r"C_{in} \cdot C_{out} \cdot K_h K_w + C_{out}")
 
 with right:
     st.subheader("Count them yourself")
@@ -72,11 +72,21 @@ with right:
         )
     else:
         c_out, h_out, w_out = layers.out_shape
-        m1, m2 = st.columns(2)
-        m1.metric(
-            "Fully connected", f"{layers.fc_params:,}", help="N_in x N_out weights + N_out biases"
+        # A row that wraps: side by side where the column is wide, one above the other where
+        # it is not (a fixed pair of columns cut "2,712,960" to "2,7..." at 1000 px).
+        metrics = st.container(horizontal=True, gap="medium")
+        metrics.metric(
+            "Fully connected",
+            f"{layers.fc_params:,}",
+            help="N_in x N_out weights + N_out biases",
+            width="content",
         )
-        m2.metric("Convolutional", f"{layers.conv_params:,}", help="C_in x C_out x K x K + C_out")
+        metrics.metric(
+            "Convolutional",
+            f"{layers.conv_params:,}",
+            help="C_in x C_out x K x K + C_out",
+            width="content",
+        )
         st.plotly_chart(
             parameter_comparison_figure(layers.fc_params, layers.conv_params),
             config={"displayModeBar": False},
