@@ -9,7 +9,7 @@ local-only server should not answer (`dashboard/serve.py`).
 import streamlit as st
 from streamlit import config
 
-from dashboard.serve import refusal
+from dashboard.serve import one_torch_thread, refusal
 from dashboard.site import PAGES
 
 st.set_page_config(page_title="CNN Explainer", page_icon=":material/grid_on:", layout="wide")
@@ -31,6 +31,7 @@ if not _option("global.appTest", False):  # AppTest runs scripts without any ser
     if problem:
         st.error(problem, icon=":material/block:")
         st.stop()
+    one_torch_thread()  # the server's, not a test process's (AppTest runs in pytest's)
 
 navigation = st.navigation(
     [

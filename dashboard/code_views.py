@@ -2,15 +2,19 @@
 button (st.code's own) and a download, with torch's agreement next to it.
 
 The script is text from core.conv_code's template; the torch result beside it comes from the
-same configuration through core.conv_code.torch_output, never from running that text.
+same configuration through core.conv_code.torch_output, never from running that text. Both are
+kept per configuration: students ask for the same layers again and again.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import streamlit as st
 
-from core.conv_code import TOLERANCE, LayerSpec, agreement, printout, python_source
+from core.conv_code import TOLERANCE, Agreement, LayerSpec, agreement, printout, python_source
+from dashboard.memo import Frozen, dataclass_key
 
 
 def file_name(spec: LayerSpec) -> str:
@@ -21,14 +25,24 @@ def _tick(ok: bool) -> str:
     return "✓" if ok else "✗"
 
 
+@functools.lru_cache(maxsize=256)
+def _source_and_check(spec_key: tuple, output_key: Frozen) -> tuple[str, Agreement | str]:
+    """The script of a configuration and torch's agreement with the page's output (or why
+    torch refused the configuration)."""
+    spec = LayerSpec(**{name: v.array() if isinstance(v, Frozen) else v for name, v in spec_key})
+    source = python_source(spec)
+    try:
+        return source, agreement(spec, output_key.array())
+    except RuntimeError as error:  # torch refused what the page computed
+        return source, str(error)
+
+
 def show_code_twin(spec: LayerSpec, page_output: np.ndarray) -> None:
     """Draw the code twin of `spec`, whose page result is `page_output` [C, H, W]."""
     st.subheader("The same layer in PyTorch", anchor="code-twin")
-    source = python_source(spec)
-    try:
-        check = agreement(spec, page_output)
-    except RuntimeError as error:  # torch refused what the page computed: say so
-        st.error(f"torch refuses this configuration: {error}", icon=":material/block:")
+    source, check = _source_and_check(dataclass_key(spec), Frozen(page_output))
+    if isinstance(check, str):  # torch refused what the page computed: say so
+        st.error(f"torch refuses this configuration: {check}", icon=":material/block:")
         st.code(source, language="python", height=420)
         return
     # The checks above the code, the code at full width: beside it, at 1000 px, the code's
@@ -73,5 +87,6 @@ def show_code_twin(spec: LayerSpec, page_output: np.ndarray) -> None:
             mime="text/x-python",
             icon=":material/download:",
             key="download_twin",
+            on_click="ignore",  # a download changes nothing on the page: no rerun
         )
         st.caption("Copy: the button at the code's top right corner.")

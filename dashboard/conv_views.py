@@ -20,6 +20,7 @@ import plotly.io as pio
 from plotly.colors import get_colorscale
 
 from core.conv import Geometry
+from dashboard.memo import Frozen, frozen
 
 MAX_FRAMES = 400
 # The sliding-window figure's margins and the room its axes' tick labels take below the
@@ -269,34 +270,6 @@ def _finished(data: list[dict], layout: dict, frames: list[dict] | None = None) 
     return spec
 
 
-class _Frozen:
-    """A small numpy array as a cache key (its bytes), and back."""
-
-    __slots__ = ("shape", "dtype", "data", "_hash")
-
-    def __init__(self, values: np.ndarray) -> None:
-        values = np.ascontiguousarray(values)
-        self.shape, self.dtype, self.data = values.shape, values.dtype.str, values.tobytes()
-        self._hash = hash((self.shape, self.dtype, self.data))
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Frozen) and (self.shape, self.dtype, self.data) == (
-            other.shape,
-            other.dtype,
-            other.data,
-        )
-
-    def array(self) -> np.ndarray:
-        return np.frombuffer(self.data, dtype=self.dtype).reshape(self.shape)
-
-
-def _frozen(values: np.ndarray | None) -> _Frozen | None:
-    return None if values is None else _Frozen(np.asarray(values))
-
-
 def _text(values: np.ndarray, padding: np.ndarray | None = None) -> list[list[str]]:
     """Cell labels; a padding cell that holds no number (max pooling pads with -inf, which
     the window never picks) reads "pad"."""
@@ -327,14 +300,14 @@ def sliding_window_figure(
     when given, is outlined in green with every output cell it feeds. Clicking an output cell
     selects it (trace 3); clicking an input cell picks `input_cell` (trace 4)."""
     spec = _sliding_window_spec(
-        _Frozen(padded),
-        _Frozen(output),
+        Frozen(padded),
+        Frozen(output),
         geometry,
         (int(selected[0]), int(selected[1])),
         int(frame_ms),
         input_title,
         output_title,
-        _frozen(real),
+        frozen(real),
         None if input_cell is None else (int(input_cell[0]), int(input_cell[1])),
     )
     return PlotlySpec(spec)
@@ -342,14 +315,14 @@ def sliding_window_figure(
 
 @functools.lru_cache(maxsize=CACHED_FIGURES)
 def _sliding_window_spec(
-    padded_key: _Frozen,
-    output_key: _Frozen,
+    padded_key: Frozen,
+    output_key: Frozen,
     geometry: Geometry,
     selected: tuple[int, int],
     frame_ms: int,
     input_title: str,
     output_title: str,
-    real_key: _Frozen | None,
+    real_key: Frozen | None,
     input_cell: tuple[int, int] | None,
 ) -> dict:
     padded, output = padded_key.array(), output_key.array()
@@ -572,11 +545,11 @@ def kernel_stack_figure(
     """The kernels of one output channel, one small heatmap per input channel it reads
     (`channels` names them: with groups, only its group's)."""
     channels = list(range(weights.shape[0])) if channels is None else channels
-    return PlotlySpec(_kernel_stack_spec(_Frozen(weights), title, tuple(map(int, channels))))
+    return PlotlySpec(_kernel_stack_spec(Frozen(weights), title, tuple(map(int, channels))))
 
 
 @functools.lru_cache(maxsize=CACHED_FIGURES)
-def _kernel_stack_spec(weights_key: _Frozen, title: str, channels: tuple[int, ...]) -> dict:
+def _kernel_stack_spec(weights_key: Frozen, title: str, channels: tuple[int, ...]) -> dict:
     weights = weights_key.array()
     count = weights.shape[0]
     limit = float(np.abs(weights).max()) or 1.0

@@ -6,11 +6,14 @@ browser then sends `Host: evil.example`). Streamlit enforces both from the setti
 `dashboard/.streamlit/config.toml` (bind address `localhost`, `server.allowedHosts`); `refusal`
 repeats the check in every script run, so that a server that did not get those settings (an
 older Streamlit, a deleted file) refuses to serve instead of serving everyone.
+
+How it shares the machine: `one_torch_thread`.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import sys
 from urllib.parse import urlsplit
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -77,3 +80,18 @@ def refusal(address: str, allowed_hosts: list[str], host_header: str | None) -> 
             " at http://localhost instead."
         )
     return None
+
+
+def one_torch_thread() -> None:
+    """Run torch on one thread in this server process, once a page has imported it.
+
+    Torch here computes small things for one student at a time (the explorer's check against
+    torch, one digit's feature maps). With its default of one OpenMP thread per core, the idle
+    thread spun about 8 ms of CPU after every such call: a third of a convolution-explorer
+    rerun (benchmarks/classroom_load.py). A server's cores are shared between its students
+    anyway. Training and the background analyses run in their own processes and set their own
+    thread counts.
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)

@@ -106,7 +106,9 @@ def explorer() -> None:
     pooling = "pooling" in op
     transposed = op == "transposed convolution"
 
-    st.query_params.from_dict(to_url(state))
+    url = to_url(state)
+    if st.query_params.to_dict() != url:  # a new address only when the settings changed
+        st.query_params.from_dict(url)
 
     # Effective sizes: a 1D signal is a 2D input of height 1 with a 1-tall kernel.
     height = 1 if one_d else state.h
