@@ -4,13 +4,15 @@
     python benchmarks/classroom_load.py --mode classroom --workers 2 --students 100
     python benchmarks/classroom_load.py --url http://127.0.0.1:8501 --pid 1234 --students 30
 
-Each student speaks the browser's protocol: it opens `/_stcore/stream`, asks for the page the
-way a browser at `/convolution` does (a `rerun_script` BackMsg with that page name; afterwards
-the page script hash the server's `navigation` message gives), builds the element tree from
-the ForwardMsgs (the browser's message cache and stale-element rules included), reads the
-widget ids from it, and then, every ~2 s on average (exponential gaps, seeded; never before its
-last answer came back), steps one explorer control up or down and sends a `rerun_script` with the
-full widget state and the fragment the widget lives in, as the browser does.
+Each student speaks the browser's protocol: it GETs `/convolution` (keeping the cookies a
+proxy sets: the classroom's sticky worker and student id), opens `/_stcore/stream` with them,
+asks for the page as a browser at `/convolution` does (a `rerun_script` BackMsg with that
+page name; afterwards the page script hash from the server's `navigation` message), builds
+the element tree from the ForwardMsgs (the browser's message cache and stale-element rules
+included), reads the widget ids from it, and then, every ~2 s on average (exponential gaps,
+seeded; never before its last answer came back), steps one explorer control up or down and
+sends a `rerun_script` with the full widget state and the fragment the widget lives in, as
+the browser does.
 
 For every change it times sending -> `script_finished` and checks the answer: the "Output
 shape" and "Parameters" metrics shown must equal what `core.arithmetic` computes for that
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.cookiejar
 import os
 import random
 import re
@@ -342,6 +345,7 @@ class Student:
         parts = urlsplit(url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.path = parts.path.rstrip("/")
         self.stream = f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}/_stcore/stream"
         self.rng = rng
         self.mean_gap_s = mean_gap_s
@@ -351,12 +355,23 @@ class Student:
         self.settings: dict[str, int] = {}
         self.socket = None
 
+    def _get_page(self) -> str:
+        """GET the page as the browser does before its WebSocket; the cookies it set (a proxy's
+        sticky-worker and student cookies), as a Cookie header."""
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        with opener.open(f"{self.origin}{self.path}/{PAGE_URL_PATH}", timeout=30) as response:
+            response.read()
+        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+
     async def open(self) -> None:
-        """Connect and load the page (not measured: the window starts after every load)."""
+        """Load the page and connect (not measured: the window starts after every load)."""
+        cookies = await asyncio.to_thread(self._get_page)
         self.socket = await websockets.connect(
             self.stream,
             subprotocols=["streamlit"],
             origin=self.origin,
+            additional_headers={"Cookie": cookies} if cookies else None,
             max_size=None,
             open_timeout=ANSWER_TIMEOUT_S,
         )
