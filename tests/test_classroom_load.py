@@ -169,3 +169,29 @@ def test_three_honest_students_get_no_errors(server_url):
     assert result.changes >= 3
     assert result.errors == []
     assert len(result.latencies_ms) == result.changes
+
+
+def test_a_control_reruns_only_the_explorer_and_the_sidebar_stays(server_url):
+    """The explorer's controls rerun only its fragment (dashboard/conv_controls.py): the
+    answer is still right, the run names its fragment, and the sidebar's widgets, which that
+    run does not redraw, are all still on the page."""
+
+    def sidebar(page: load.PageView) -> set[str]:  # the sidebar is the root container 1
+        return {
+            load.PageView._widget_id(node.element)
+            for path, node in page.nodes.items()
+            if path[0] == 1 and load.PageView._widget_id(node.element)
+        }
+
+    async def change_twice():
+        student = load.Student(server_url, load.random.Random(3), mean_gap_s=1.0)
+        await student.open()
+        widgets = sidebar(student.page)
+        results = [await student.change_one() for _ in range(2)]
+        await student.close()
+        return student, widgets, results
+
+    student, widgets, results = asyncio.run(change_twice())
+    assert [problem for _, problem in results] == [None, None]
+    assert student.page.fragments_this_run  # the last change ran a fragment, not the page
+    assert len(widgets) > 15 and sidebar(student.page) == widgets
