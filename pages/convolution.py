@@ -200,9 +200,10 @@ def explorer() -> None:
     span_h, span_w = dilated_kernel_span(kh, dh), dilated_kernel_span(kw, dw)
     shape_text = f"{c_out}×{out_w}" if one_d else f"{c_out}×{out_h}×{out_w}"
     in_text = f"{c_in}×{state.w}" if one_d else f"{c_in}×{height}×{state.w}"
-    # Two rows of three: five metrics in one row cut values off ("3×24...", "2,711...").
+    # Two rows of three: five metrics in one row cut values off ("3×24...", "2,711..."). One
+    # set of columns, two metrics stacked in the first two: the same grid in half the blocks.
     m1, m2, m3 = st.columns(3)
-    m4, m5, _ = st.columns(3)
+    m4, m5 = m1, m2
     m1.metric("Output shape", shape_text, help=f"input {in_text}")
     if pooling:
         m2.metric("Parameters", "0", help="pooling learns nothing")
