@@ -271,6 +271,7 @@ def run_one(
     args: argparse.Namespace,
     run_dir: Path | None,
     stop_requested: Callable[[], bool],
+    splits: data.MnistSplits | None = None,
 ) -> TrainResult:
     progress = ProgressLine()
 
@@ -289,7 +290,7 @@ def run_one(
         on_epoch_end=on_epoch_end,
         should_stop=stop_requested,
     )
-    result = train(config, run_dir, args.resume, callbacks, runs_root=args.runs_root)
+    result = train(config, run_dir, args.resume, callbacks, splits=splits, runs_root=args.runs_root)
     progress.clear()
     where = f" ({result.run.path})" if result.run else ""
     if result.status == "completed":
@@ -302,7 +303,9 @@ def run_one(
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, splits: data.MnistSplits | None = None) -> int:
+    """The command line. `splits`: MNIST already loaded by this process (a queued job that
+    loaded it while it waited, core/jobs.py), for the run it was loaded for."""
     parser = build_parser()
     args = parser.parse_args(argv)
     stop = {"requested": False}
@@ -352,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         for config in configs:
             if len(configs) > 1:
                 print(f"--- learning rate {config.lr:g} ---", flush=True)
-            results.append(run_one(config, args, args.run_dir, lambda: stop["requested"]))
+            results.append(run_one(config, args, args.run_dir, lambda: stop["requested"], splits))
             if stop["requested"]:
                 break
     except RunDamagedError as error:

@@ -9,6 +9,7 @@ exactly as a full classroom sees it.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -210,3 +211,56 @@ def test_owner_ids_are_checked_before_anything_is_written(runs_root: Path) -> No
     with pytest.raises(ValueError, match="invalid owner"):
         jobs.submit(small(), runs_root, owner="../../etc", limit=1)
     assert list_runs(runs_root) == []
+
+
+def test_the_run_next_in_line_loads_while_it_waits_and_trains_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_mnist_dir: Path
+) -> None:
+    """The run next in line imports torch and loads MNIST while the slot is busy, then trains
+    in that process: same metrics as a run that started the usual way (same machine)."""
+    from core.train import train
+
+    monkeypatch.setenv(jobs.MAX_PARALLEL_ENV, "1")
+    root = tmp_path / "runs"
+    (root / ".slots").mkdir(parents=True)
+    slot = os.open(root / ".slots" / "slot-0.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    config = TrainConfig(epochs=1, train_subset=2_048, seed=7, log_every=4)
+    run = jobs.submit(config, root, owner=ALICE.owner, limit=1)
+    try:
+        time.sleep(8.0)  # long enough to start loading; the result must not depend on it
+        assert state(run) == "queued"
+        os.close(slot)  # the slot frees up
+        wait_until(lambda: state(run) in ("completed", "failed", "crashed"))
+        assert state(run) == "completed", run.output_tail()
+        assert "loaded while queued" in run.output_tail(40)
+        usual = train(config, tmp_path / "usual")
+        assert usual.status == "completed"
+        ours = [r for r in run.read_metrics() if r["kind"] in ("batch", "epoch")]
+        theirs = [r for r in usual.run.read_metrics() if r["kind"] in ("batch", "epoch")]
+        drop = {"time", "seconds", "images_per_second"}
+        assert [{k: v for k, v in r.items() if k not in drop} for r in ours] == [
+            {k: v for k, v in r.items() if k not in drop} for r in theirs
+        ]
+    finally:
+        info = jobs.job_info(run)
+        if info and jobs.is_active(run):
+            os.kill(info["pid"], signal.SIGKILL)
+
+
+def test_a_run_stopped_while_it_loads_ends_stopped_at_once(runs_root: Path) -> None:
+    run = jobs.submit(small(seed=8), runs_root, owner=ALICE.owner, limit=1)
+    time.sleep(1.5)  # next in line: it has begun importing torch in the background
+    jobs.stop(run, ALICE)
+    wait_until(lambda: state(run) == "stopped", timeout=60)
+    pid = json.loads((run.path / "job.json").read_text())["pid"]
+    wait_until(lambda: not Path(f"/proc/{pid}").exists() or "Z" in stat_state(pid), timeout=60)
+    jobs.delete(run, ALICE)
+    assert not run.path.exists()
+
+
+def stat_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
