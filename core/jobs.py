@@ -14,9 +14,10 @@ with nobody holding it. The job first waits for a slot (at most `max_parallel` r
 a time, oldest queued first; in classroom mode taking turns over students), then replaces
 itself (exec, same PID) with `python -m core.train --run-dir ... --resume`, which adopts the
 lock. The run next in line, while every slot is busy, loads torch and MNIST in the meantime and
-then trains in the same process instead (`_Preload`), so slot time is training time. A slot is an exclusive
-`flock` on a file in `<runs root>/.slots/`, inherited across exec in the same way. The kernel
-drops both locks when the process ends however it ends, so a killed run never keeps either.
+then trains in the same process instead (`_Preload`), so slot time is training time.
+A slot is an exclusive `flock` on a file in `<runs root>/.slots/`, inherited across exec in
+the same way. The kernel drops both locks when the process ends however it ends, so a killed
+run never keeps either.
 
 Stop is a file in the run folder (`stop.request`), read by the waiting job and, every batch,
 by the trainer: a signal could land while the trainer's interpreter is still starting, before
