@@ -35,11 +35,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=30)
     parser.add_argument("--images", default="5,000", help="the form's Training images choice")
+    parser.add_argument(
+        "--no-preload",
+        action="store_true",
+        help="the baseline: the run next in line does not load torch and MNIST while it waits",
+    )
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="classroom-runs-"))
     os.environ.update(CNN_RUNS_DIR=str(root), CNN_CLASSROOM="1", CNN_RUNS_PER_STUDENT="1")
     os.environ.setdefault("CNN_TEACHER_TOKEN", "benchmark")
+    os.environ["CNN_QUEUE_PRELOAD"] = "0" if args.no_preload else "1"
     from streamlit.testing.v1 import AppTest
 
     from core import jobs
@@ -145,7 +151,10 @@ def main() -> None:
     total_s = time.monotonic() - started
     completed = sum(1 for run in runs if jobs.job_state(run)["state"] == "completed")
 
-    print(f"students: {args.students}, slots: {slots}, one epoch on {args.images} images each")
+    print(
+        f"students: {args.students}, slots: {slots}, one epoch on {args.images} images each,"
+        f" next in line loads ahead: {'no' if args.no_preload else 'yes'}"
+    )
     print(f"runs started: {len(runs)} (one per student: {len(runs) == len(owners)})")
     print(f"second press refused: {refused_second}/{args.students}")
     print(f"max runs queued or training for one student, sampled: {max_active_per_student}")

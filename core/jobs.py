@@ -60,6 +60,7 @@ from core.runs import (
 MAX_PARALLEL_ENV = "CNN_MAX_PARALLEL_RUNS"
 DEFAULT_MAX_PARALLEL = 1  # two torch processes on 2 cores slow each other down many times
 POLL_SECONDS = 0.5
+PRELOAD_ENV = "CNN_QUEUE_PRELOAD"  # "0": the run next in line does not load ahead (a baseline)
 JOB_FILE = "job.json"
 DELETE_WAIT_SECONDS = 5.0
 
@@ -410,7 +411,7 @@ def work(run_dir: Path) -> int:
         ahead = _queued_before(run, root)
         if ahead < slots and _take_slot(root, slots) is not None:
             break
-        if ahead < slots:
+        if ahead < slots and os.environ.get(PRELOAD_ENV, "1") != "0":
             preload.start()  # next in line: every slot is busy, but not for long
         time.sleep(POLL_SECONDS)
     # --resume trains with the run's saved config, from its last checkpoint if it has one.

@@ -9,6 +9,7 @@ it sent, and three honest students for a few seconds with no error. No timing as
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import sys
 from pathlib import Path
@@ -22,6 +23,14 @@ spec = importlib.util.spec_from_file_location("classroom_load", BENCHMARK)
 load = importlib.util.module_from_spec(spec)
 sys.modules["classroom_load"] = load
 spec.loader.exec_module(load)
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop
+    running in pytest's main thread for the whole session, where asyncio.run refuses."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
 
 DEFAULTS = {
     "h": 5, "w": 5, "cin": 1, "cout": 1, "kh": 3, "kw": 3,
@@ -149,7 +158,7 @@ def test_the_real_page_fails_the_check_for_settings_it_does_not_show(server_url)
         await student.close()
         return student
 
-    student = asyncio.run(open_one())
+    student = run_async(open_one())
     assert student.settings == DEFAULTS  # read back from the widgets the server sent
     assert load.check_page(student.settings, student.page) is None
     assert load.check_page({**student.settings, "w": 6}, student.page) is not None
@@ -157,7 +166,7 @@ def test_the_real_page_fails_the_check_for_settings_it_does_not_show(server_url)
 
 
 def test_a_student_that_misreports_its_changes_gets_errors(server_url):
-    result = asyncio.run(
+    result = run_async(
         load.measure(server_url, 2, 4.0, seed=1, server=None, mean_gap_s=0.5, misreport=True)
     )
     assert result.changes > 0
@@ -165,7 +174,7 @@ def test_a_student_that_misreports_its_changes_gets_errors(server_url):
 
 
 def test_three_honest_students_get_no_errors(server_url):
-    result = asyncio.run(load.measure(server_url, 3, 5.0, seed=2, server=None, mean_gap_s=0.5))
+    result = run_async(load.measure(server_url, 3, 5.0, seed=2, server=None, mean_gap_s=0.5))
     assert result.changes >= 3
     assert result.errors == []
     assert len(result.latencies_ms) == result.changes
@@ -191,7 +200,7 @@ def test_a_control_reruns_only_the_explorer_and_the_sidebar_stays(server_url):
         await student.close()
         return student, widgets, results
 
-    student, widgets, results = asyncio.run(change_twice())
+    student, widgets, results = run_async(change_twice())
     assert [problem for _, problem in results] == [None, None]
     assert student.page.fragments_this_run  # the last change ran a fragment, not the page
     assert len(widgets) > 15 and sidebar(student.page) == widgets
