@@ -361,6 +361,7 @@ class _Preload:
 
     def start(self) -> None:
         if self.thread is None:
+            print("next in line: loading torch and MNIST while the slot is busy", flush=True)
             self.thread = threading.Thread(target=self._load, name="preload", daemon=True)
             self.thread.start()
 

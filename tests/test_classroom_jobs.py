@@ -228,7 +228,7 @@ def test_the_run_next_in_line_loads_while_it_waits_and_trains_the_same(
     config = TrainConfig(epochs=1, train_subset=2_048, seed=7, log_every=4)
     run = jobs.submit(config, root, owner=ALICE.owner, limit=1)
     try:
-        time.sleep(8.0)  # long enough to start loading; the result must not depend on it
+        wait_until(lambda: "loading torch and MNIST" in run.output_tail(40))
         assert state(run) == "queued"
         os.close(slot)  # the slot frees up
         wait_until(lambda: state(run) in ("completed", "failed", "crashed"))
@@ -250,7 +250,8 @@ def test_the_run_next_in_line_loads_while_it_waits_and_trains_the_same(
 
 def test_a_run_stopped_while_it_loads_ends_stopped_at_once(runs_root: Path) -> None:
     run = jobs.submit(small(seed=8), runs_root, owner=ALICE.owner, limit=1)
-    time.sleep(1.5)  # next in line: it has begun importing torch in the background
+    # Next in line: it begins importing torch in the background; stop it in the middle.
+    wait_until(lambda: "loading torch and MNIST" in run.output_tail(40))
     jobs.stop(run, ALICE)
     wait_until(lambda: state(run) == "stopped", timeout=60)
     pid = json.loads((run.path / "job.json").read_text())["pid"]
