@@ -230,8 +230,9 @@ def runs_frame(summaries: list[jobs.RunSummary]) -> pd.DataFrame:
             }
         )
         if settings.enabled:
-            owner = run_owner(s.id)
-            rows[-1]["by"] = who(owner)
+            # Second, not last: at 1000 px the last columns scroll out of sight.
+            row = rows.pop()
+            rows.append({"run": row.pop("run"), "by": who(run_owner(s.id)), **row})
     return pd.DataFrame(rows)
 
 
