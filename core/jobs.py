@@ -52,6 +52,7 @@ from core.runs import (
     RunDamagedError,
     create_run,
     default_runs_dir,
+    list_runs,
     open_run,
     read_json,
     validate_run_id,
@@ -164,9 +165,7 @@ def submit_all(
     root = Path(runs_root) if runs_root else default_runs_dir()
     run_ids = run_ids or [None] * len(configs)
     run_dirs = [root / validate_run_id(r) if r else None for r in run_ids]
-    with _owners_locked(root, owner is not None and limit is not None):
-        if owner is not None and limit is not None:
-            _check_limit(root, owner, limit, len(configs))
+    with _within_limit(root, owner, limit, len(configs)):
         started = []
         for config, run_dir in zip(configs, run_dirs, strict=True):
             run, lock = create_run(asdict(config), run_dir, root)
@@ -182,15 +181,18 @@ def submit_all(
 
 
 @contextmanager
-def _owners_locked(root: Path, needed: bool) -> Iterator[None]:
-    """An exclusive lock on the runs root's owners file while counting and creating runs."""
-    if not needed:
+def _within_limit(root: Path, owner: str | None, limit: int | None, adding: int) -> Iterator[None]:
+    """With an owner and a limit: refuse (RunLimitError) when `adding` more runs would take
+    the student past it, else hold an exclusive lock on the runs root's owners file while the
+    caller queues them, so that two servers cannot both slip under the limit. Without: nothing."""
+    if owner is None or limit is None:
         yield
         return
     root.mkdir(parents=True, exist_ok=True)
     fd = os.open(owners_lock_path(root), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        _check_limit(root, owner, limit, adding)
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -198,8 +200,6 @@ def _owners_locked(root: Path, needed: bool) -> Iterator[None]:
 
 def active_runs_of(owner: str, runs_root: Path | None = None) -> list[Run]:
     """The student's runs that are queued or training now."""
-    from core.runs import list_runs
-
     mine = []
     for run in list_runs(runs_root):
         if owner_of(run) != owner:
@@ -236,11 +236,8 @@ def resume(run: Run, viewer: Viewer | None = None, limit: int | None = None) -> 
     if state == "completed":
         raise ValueError(f"run {run.id} has completed; there is nothing to resume")
     load_config(run)  # a damaged config is refused here, not in a process nobody watches
-    student = viewer is not None and viewer.classroom and not viewer.teacher and viewer.owner
-    root = run.path.parent
-    with _owners_locked(root, bool(student and limit is not None)):
-        if student and limit is not None:
-            _check_limit(root, viewer.owner, limit, 1)
+    student = viewer is not None and viewer.classroom and not viewer.teacher
+    with _within_limit(run.path.parent, viewer.owner if student else None, limit, 1):
         try:
             lock = run.acquire_lock()
         except RunBusyError as error:

@@ -83,9 +83,13 @@ class Viewer:
     classroom: bool = False
 
     def may_manage(self, run: Run) -> bool:
+        return self.may_manage_owned_by(owner_of(run))
+
+    def may_manage_owned_by(self, owner: str | None) -> bool:
+        """The rule itself, for a run whose owner is already known (None: no owner)."""
         if not self.classroom or self.teacher:
             return True
-        return self.owner is not None and owner_of(run) == self.owner
+        return self.owner is not None and owner == self.owner
 
     def check_manage(self, run: Run, action: str) -> None:
         if not self.may_manage(run):
@@ -93,9 +97,6 @@ class Viewer:
                 f"run {run.id} was started from another browser: only its owner or the"
                 f" teacher can {action} it"
             )
-
-    def owns(self, run: Run) -> bool:
-        return self.owner is not None and owner_of(run) == self.owner
 
 
 def valid_owner(owner: str | None) -> str | None:
