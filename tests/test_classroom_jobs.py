@@ -8,7 +8,6 @@ exactly as a full classroom sees it.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
@@ -23,6 +22,7 @@ from core import jobs
 from core.owners import Classroom, NotYourRunError, RunLimitError, Viewer, owner_of
 from core.runs import Run, list_runs
 from core.train import TrainConfig
+from tests.job_helpers import hold_only_slot, kill_jobs
 
 pytestmark = pytest.mark.mnist
 REPO = Path(__file__).resolve().parent.parent
@@ -47,17 +47,9 @@ def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_mnist_dir: P
     """A runs folder whose one slot the test holds: runs queue, none trains."""
     monkeypatch.setenv(jobs.MAX_PARALLEL_ENV, "1")
     root = tmp_path / "runs"
-    (root / ".slots").mkdir(parents=True)
-    slot = os.open(root / ".slots" / "slot-0.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    slot = hold_only_slot(root)
     yield root
-    for run in list_runs(root):
-        info = jobs.job_info(run)
-        if info:
-            try:
-                os.kill(info["pid"], signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    kill_jobs(root)
     os.close(slot)
 
 
@@ -222,9 +214,7 @@ def test_the_run_next_in_line_loads_while_it_waits_and_trains_the_same(
 
     monkeypatch.setenv(jobs.MAX_PARALLEL_ENV, "1")
     root = tmp_path / "runs"
-    (root / ".slots").mkdir(parents=True)
-    slot = os.open(root / ".slots" / "slot-0.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    slot = hold_only_slot(root)
     config = TrainConfig(epochs=1, train_subset=2_048, seed=7, log_every=4)
     run = jobs.submit(config, root, owner=ALICE.owner, limit=1)
     try:

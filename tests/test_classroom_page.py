@@ -5,9 +5,7 @@ every run waits in the queue and nothing trains."""
 
 from __future__ import annotations
 
-import fcntl
 import os
-import signal
 import time
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from core import jobs
 from core.owners import owner_of
 from core.runs import list_runs
 from dashboard.site import TRAINING
+from tests.job_helpers import hold_only_slot, kill_jobs
 
 pytestmark = pytest.mark.mnist
 TOKEN = "teacher-token-for-the-test"
@@ -26,22 +25,14 @@ TOKEN = "teacher-token-for-the-test"
 @pytest.fixture
 def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_mnist_dir: Path):
     root = tmp_path / "runs"
-    (root / ".slots").mkdir(parents=True)
     monkeypatch.setenv("CNN_RUNS_DIR", str(root))
     monkeypatch.setenv(jobs.MAX_PARALLEL_ENV, "1")
     monkeypatch.setenv("CNN_CLASSROOM", "1")
     monkeypatch.setenv("CNN_TEACHER_TOKEN", TOKEN)
     monkeypatch.setenv("CNN_RUNS_PER_STUDENT", "1")
-    slot = os.open(root / ".slots" / "slot-0.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    slot = hold_only_slot(root)
     yield root
-    for run in list_runs(root):
-        info = jobs.job_info(run)
-        if info:
-            try:
-                os.kill(info["pid"], signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    kill_jobs(root)
     os.close(slot)
 
 

@@ -6,9 +6,7 @@ stay queued (nothing trains) and the queue is what a full class sees."""
 
 from __future__ import annotations
 
-import fcntl
 import os
-import signal
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from core.owners import owner_of
 from core.runs import list_runs
 from tests.e2e.conftest import screenshot, wait_for_app_run
 from tests.e2e.test_classroom import cookies_of, open_page, settled, started_classroom
+from tests.job_helpers import hold_only_slot, kill_jobs
 
 
 def stop_buttons(page: Page):
@@ -32,9 +31,7 @@ def quick_demo(page: Page) -> None:
 
 def test_students_own_their_runs_through_the_proxy(browser: Browser, tmp_path: Path) -> None:
     runs_root = tmp_path / "runs"
-    (runs_root / ".slots").mkdir(parents=True)
-    slot = os.open(runs_root / ".slots" / "slot-0.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    slot = hold_only_slot(runs_root)
     try:
         with started_classroom(2, runs_root) as room:
             alice_context, alice = open_page(browser, f"{room.url}/training")
@@ -96,11 +93,5 @@ def test_students_own_their_runs_through_the_proxy(browser: Browser, tmp_path: P
             for context in (alice_context, bob_context, teacher_context):
                 context.close()
     finally:
-        for run in list_runs(runs_root):
-            info = jobs.job_info(run)
-            if info:
-                try:
-                    os.kill(info["pid"], signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        kill_jobs(runs_root)
         os.close(slot)

@@ -1,0 +1,32 @@
+"""What tests of training jobs share: hold the queue's only slot, and end every job a test
+started (a test never leaves a training process behind)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+from pathlib import Path
+
+from core import jobs
+from core.runs import list_runs
+
+
+def hold_only_slot(root: Path) -> int:
+    """Take slot 0 of `root`'s queue (the same `flock` a job takes) and return its descriptor:
+    with CNN_MAX_PARALLEL_RUNS=1, runs queue and none trains until it is closed."""
+    (root / ".slots").mkdir(parents=True, exist_ok=True)
+    slot = os.open(root / ".slots" / "slot-0.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(slot, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return slot
+
+
+def kill_jobs(root: Path) -> None:
+    """SIGKILL the job process of every run in `root`."""
+    for run in list_runs(root):
+        info = jobs.job_info(run)
+        if info:
+            try:
+                os.kill(info["pid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass
