@@ -128,13 +128,22 @@ class LeNet5(nn.Module):
         # One stateless module for every layer: no parameters, so the state dict (and every
         # checkpoint) is the same whatever the activation.
         self.activation = ACTIVATIONS[a.activation]()
+        # ReLU and max pooling commute: max(relu(a), relu(b)) = relu(max(a, b)), and the
+        # gradient reaches the same input (the first maximum) or, where the window's maximum
+        # is <= 0, none in either order. Pooling first applies ReLU to a quarter of the values
+        # (trains ~3-7% faster here, benchmarks/train_throughput.py), with the same numbers.
+        self.pool_first = a.activation == "relu" and a.pooling == "max"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits [N, 10] for MNIST images [N, 1, 28, 28] (padded here to 32x32)."""
         act = self.activation
         x = F.pad(x, (self.input_padding,) * 4)
-        x = self.S2(act(self.C1(x)))
-        x = self.S4(act(self.C3(x)))
+        if self.pool_first:
+            x = act(self.S2(self.C1(x)))
+            x = act(self.S4(self.C3(x)))
+        else:
+            x = self.S2(act(self.C1(x)))
+            x = self.S4(act(self.C3(x)))
         x = act(self.C5(x)).flatten(1)
         x = act(self.F6(x))
         return self.out(x)

@@ -97,6 +97,69 @@ def test_gradients_equal_the_plain_conv_model() -> None:
         assert torch.allclose(p_fast.grad, p_plain.grad, atol=1e-6), name
 
 
+def digits_with_blank_margins(n: int, seed: int) -> torch.Tensor:
+    """[n, 1, 28, 28] in [0, 1] with MNIST's blank background: whole pooling windows of one
+    value (ties, and maxima <= 0 after C1), where pooling before or after ReLU could differ."""
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.zeros(n, 1, 28, 28)
+    images[:, :, 6:22, 8:20] = torch.rand(n, 1, 16, 12, generator=generator)
+    images[images < 0.4] = 0.0
+    return images
+
+
+@pytest.mark.parametrize(
+    "architecture",
+    [LeNetArchitecture(), LeNetArchitecture(c1_kernel=7, c1_padding=2, c3_padding=1)],
+    ids=["lecture", "variant"],
+)
+def test_pooling_before_relu_trains_exactly_like_after(architecture: LeNetArchitecture) -> None:
+    """The model max-pools before its ReLU (a quarter of the ReLUs): the same losses, gradients
+    and weights, bit for bit, over SGD steps, as the lecture's order (ReLU, then pool)."""
+    models, optimizers = [], []
+    for pool_first in (True, False):
+        torch.manual_seed(0)
+        model = LeNet5(architecture).to(memory_format=torch.channels_last)
+        model.pool_first = pool_first
+        models.append(model)
+        optimizers.append(torch.optim.SGD(model.parameters(), lr=0.5))
+    assert LeNet5(architecture).pool_first
+    torch.manual_seed(0)
+    start = LeNet5(architecture).state_dict()
+    labels = torch.arange(32) % 10
+    for step in range(8):
+        x = digits_with_blank_margins(32, step)
+        losses = []
+        for model, optimizer in zip(models, optimizers, strict=True):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), labels)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss)
+        assert torch.equal(losses[0], losses[1]), step
+        for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
+            assert torch.equal(a.grad, b.grad) and torch.equal(a, b), step
+    moved = max((models[0].state_dict()[k] - v).abs().max().item() for k, v in start.items())
+    assert moved > 1e-2  # the steps were real
+
+
+@pytest.mark.parametrize(
+    ("activation", "pooling"), [("tanh", "max"), ("sigmoid", "max"), ("relu", "avg")]
+)
+def test_only_relu_with_max_pooling_pools_first(activation: str, pooling: str) -> None:
+    """tanh after max pooling could pick another maximum among values it squashes to the same
+    float, and averages do not commute with any of them: those keep the lecture's order."""
+    architecture = LeNetArchitecture(activation=activation, pooling=pooling)
+    model = LeNet5(architecture)
+    assert not model.pool_first
+    x = digits_with_blank_margins(4, 0)
+    act = model.activation
+    h = model.S2(act(model.C1(F.pad(x, (2,) * 4))))
+    h = model.S4(act(model.C3(h)))
+    h = act(model.C5(h)).flatten(1)
+    expected = model.out(act(model.F6(h)))
+    assert torch.equal(model(x), expected)
+
+
 def test_feature_maps_equal_forward_hooks() -> None:
     torch.manual_seed(3)
     model = LeNet5()
@@ -111,11 +174,13 @@ def test_feature_maps_equal_forward_hooks() -> None:
     maps, probabilities = feature_maps(model, image)
     for hook in hooks:
         hook.remove()
-    # C1 and C3 are shown after their ReLU; the pooling maps are the module outputs.
+    # C1 and C3 are shown after their ReLU; the pooling maps are what follows the ReLU too
+    # (the model pools first and applies ReLU after: the same numbers).
+    assert model.pool_first
     assert np.allclose(maps["C1"], F.relu(captured["C1"])[0].numpy())
-    assert np.allclose(maps["S2"], captured["S2"][0].numpy())
+    assert np.allclose(maps["S2"], F.relu(captured["S2"])[0].numpy())
     assert np.allclose(maps["C3"], F.relu(captured["C3"])[0].numpy())
-    assert np.allclose(maps["S4"], captured["S4"][0].numpy())
+    assert np.allclose(maps["S4"], F.relu(captured["S4"])[0].numpy())
     with torch.inference_mode():
         expected = model(image[None]).softmax(dim=1)[0].numpy()
     assert np.allclose(probabilities, expected, atol=1e-6)

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from core import data
 from core.compare import differing_settings
 from core.config import AUTO_MAX_WORKERS, config_from_dict, resolve_workers
-from core.parallel import batch_shares
+from core.parallel import PEER_CHECK_SECONDS, SharedSum, batch_shares
 from core.runs import open_run
 from core.train import Callbacks, TrainConfig, Trainer, build_model, epoch_order, train
 
@@ -128,6 +128,58 @@ def test_shares_cover_each_batch_once() -> None:
             assert all(a[1] == b[0] for a, b in zip(shares, shares[1:], strict=False))
             lengths = [end - start for start, end in shares]
             assert max(lengths) - min(lengths) <= 1
+
+
+def sum_as_worker(rank: int, shared: tuple, results: torch.Tensor, steps: int) -> None:
+    """A spawned process's part in test_shared_sum...: its buffers, each step, summed."""
+    summed = SharedSum(*shared, rank=rank)
+    for step in range(steps):
+        flat = contribution(rank, step, results.shape[-1])
+        summed.all_reduce(flat)
+        results[rank, step] = flat
+
+
+def contribution(rank: int, step: int, size: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(1000 * rank + step)
+    return torch.randn(size, generator=generator) * (rank + 1)
+
+
+def test_shared_sum_gives_every_worker_the_same_sum_each_step() -> None:
+    """Three real processes, 50 steps (the two alternating buffers reused many times, the
+    workers never waiting for each other on purpose): every worker gets, every step, the sum
+    of that step's buffers in rank order, bit for bit the same floats."""
+    world, steps, size = 3, 50, 61_708
+    shared = SharedSum.allocate(world, size)
+    results = torch.zeros(world, steps, size).share_memory_()
+    context = torch.multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=sum_as_worker, args=(rank, shared, results, steps))
+        for rank in (1, 2)
+    ]
+    for child in children:
+        child.start()
+    try:
+        sum_as_worker(0, shared, results, steps)
+    finally:
+        for child in children:
+            child.join(timeout=60)
+    assert [child.exitcode for child in children] == [0, 0]
+    for step in range(steps):
+        expected = contribution(0, step, size) + contribution(1, step, size)
+        expected = expected + contribution(2, step, size)
+        assert torch.equal(results[0, step], expected), step
+        assert torch.equal(results[1, step], expected) and torch.equal(results[2, step], expected)
+
+
+def test_shared_sum_fails_when_a_peer_is_gone_instead_of_waiting() -> None:
+    """Worker 0 waits for a share that will not come (its peer died): it notices within a
+    peer check, not after the two-minute timeout."""
+    summed = SharedSum(*SharedSum.allocate(2, 10), rank=0)
+    summed.peers_alive = lambda: False
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="a worker ended"):
+        summed.all_reduce(torch.ones(10))
+    assert time.monotonic() - started < 20 * PEER_CHECK_SECONDS
 
 
 def test_workers_auto_where_it_pays_and_one_elsewhere() -> None:
