@@ -1,11 +1,12 @@
 """What an open training page costs a training run: images/s with and without a browser polling.
 
-    python benchmarks/polling_cost.py [--repeats 2] [--train-subset 30000]
+    python benchmarks/polling_cost.py [--repeats 2] [--train-subset 30000] [--workers N]
 
 Starts `streamlit run dashboard/Home.py` (runs in a temporary folder), then trains the same
 one-epoch run repeatedly as a background job, alternating: no page open, and Chromium showing
 the training page (which refreshes about once a second while the run is active). Prints the
-median images/s of each and the slowdown. Target (issue 5): at most 5%.
+median images/s of each and the slowdown. Target (issue 5): at most 5%. `--workers 2` trains
+data-parallel (as the full recipe does by default on 2+ cores; a one-epoch run would not).
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ from tests.e2e.conftest import (  # noqa: E402
 )
 
 
-def one_run(root: Path, subset: int, open_page=None) -> float:
-    run = jobs.submit(TrainConfig(epochs=1, train_subset=subset, log_every=20), root)
+def one_run(root: Path, subset: int, open_page=None, workers: int | None = None) -> float:
+    config = TrainConfig(epochs=1, train_subset=subset, log_every=20, workers=workers)
+    run = jobs.submit(config, root)
     if open_page is not None:  # the page polls only when it sees an active run as it loads
         open_page()
     while jobs.is_active(run):
@@ -51,6 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--train-subset", type=int, default=30_000)
+    parser.add_argument("--workers", type=int, default=None, help="default: auto")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as runs:
@@ -67,16 +70,16 @@ def main() -> None:
                 browser = playwright.chromium.launch(
                     executable_path=executable, args=CHROMIUM_FLAGS if executable else None
                 )
-                one_run(root, 4_096)  # warm-up: file caches, first imports
+                one_run(root, 4_096, workers=args.workers)  # warm-up: caches, first imports
                 for repeat in range(args.repeats):
-                    alone.append(one_run(root, args.train_subset))
+                    alone.append(one_run(root, args.train_subset, workers=args.workers))
                     page = browser.new_page(viewport={"width": 1400, "height": 1000})
 
                     def open_page(page=page) -> None:
                         page.goto(f"{url}/training")
                         page.get_by_text("Live: refreshing").wait_for(timeout=30_000)
 
-                    watched.append(one_run(root, args.train_subset, open_page))
+                    watched.append(one_run(root, args.train_subset, open_page, args.workers))
                     page.close()
                     print(
                         f"repeat {repeat + 1}: alone {alone[-1]:,.0f} img/s,"

@@ -55,11 +55,15 @@ MAX_SHIFT = 2  # pixels, each way: LeCun et al.'s distortions were of this order
 MAX_MOMENTUM = 0.99
 MAX_WEIGHT_DECAY = 0.1
 MAX_WORKERS = 64
-# Auto is one process: measured on the 2-core machine (benchmarks/train_throughput.py, full
-# epoch, medians of 3, load ~2), two data-parallel workers trained at 7,218 images/s against
-# 12,094 for one process with two threads (0.60x), plus 2.8 s to start the second worker. The
-# data-parallel path stays available (`--workers 2`) for machines where it pays.
-AUTO_MAX_WORKERS = 1
+# Auto: two data-parallel workers on a CPU with 2 or more cores, for a run long enough to pay
+# back starting the second (a Python importing torch, ~2.6 s). Measured on the 2-core machine
+# (benchmarks/train_throughput.py, full epochs, interleaved, medians of 5): 14,735 images/s
+# for two workers against 12,695 for one process with two threads (1.16x), that is ~0.6 s
+# saved an epoch of 58,976 images; break-even is ~4 such epochs, so auto asks for 8 (the
+# lecture's 20-epoch recipe: 2 workers; a quick demo or a 1-epoch sweep: 1 process). Only
+# 2 cores were measured, so auto never asks for more than 2.
+AUTO_MAX_WORKERS = 2
+AUTO_MIN_IMAGES = 8 * 58_976
 
 
 @dataclass
@@ -210,12 +214,17 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def resolve_workers(workers: int | None, device: torch.device, batch_size: int) -> int:
-    """How many processes share each batch: `workers`, or auto = AUTO_MAX_WORKERS (1: it is
-    what pays on the machines measured) on a CPU, 1 on CUDA or MPS; never more than the images
-    in a batch. 1 is the single-process trainer, unchanged."""
+def resolve_workers(
+    workers: int | None, device: torch.device, batch_size: int, images: int | None = None
+) -> int:
+    """How many processes share each batch: `workers`, or auto on a CPU: AUTO_MAX_WORKERS (at
+    most one per core) when the run trains at least AUTO_MIN_IMAGES images (`images`: epochs
+    x training images; unknown counts as long), else 1; 1 on CUDA or MPS; never more than the
+    images in a batch. 1 is the single-process trainer, unchanged."""
     if workers is None:
-        workers = min(available_cores(), AUTO_MAX_WORKERS) if device.type == "cpu" else 1
+        long_enough = images is None or images >= AUTO_MIN_IMAGES
+        cpu = device.type == "cpu"
+        workers = min(available_cores(), AUTO_MAX_WORKERS) if cpu and long_enough else 1
     if workers > 1 and device.type != "cpu":
         raise ValueError(f"workers must be 1 on device {device.type} (several are CPU only)")
     return max(1, min(workers, batch_size))

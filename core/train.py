@@ -191,10 +191,6 @@ class Trainer:
         self.run = run
         self.callbacks = callbacks or Callbacks()
         self.device = resolve_device(config.device)
-        # One process, or one per core sharing each batch (core/parallel.py); each worker
-        # gets its part of the cores as threads.
-        self.workers = resolve_workers(config.workers, self.device, config.batch_size)
-        self.threads = max(1, available_cores() // self.workers)  # each, while fit() runs
         if self.device.type == "cpu":
             torch.set_num_threads(available_cores())
         self.group = None  # the other workers, while fit() runs with more than one
@@ -217,6 +213,12 @@ class Trainer:
         # The whole training set lives on the device as one tensor; batches are slices.
         self.train_x = train_x.to(self.device).contiguous(memory_format=self.memory_format)
         self.train_y = train_y.to(self.device)
+        # One process, or one per core sharing each batch (core/parallel.py); each worker
+        # gets its part of the cores as threads.
+        self.workers = resolve_workers(
+            config.workers, self.device, config.batch_size, config.epochs * len(train_y)
+        )
+        self.threads = max(1, available_cores() // self.workers)  # each, while fit() runs
 
         self.model, self.optimizer = build_model(config, self.device, self.memory_format)
 

@@ -33,10 +33,24 @@ import torch.nn.functional as F
 
 from core import data
 from core.compare import differing_settings
-from core.config import AUTO_MAX_WORKERS, config_from_dict, resolve_workers
+from core.config import (
+    AUTO_MAX_WORKERS,
+    AUTO_MIN_IMAGES,
+    available_cores,
+    config_from_dict,
+    resolve_workers,
+)
 from core.parallel import PEER_CHECK_SECONDS, SharedSum, batch_shares
 from core.runs import open_run
-from core.train import Callbacks, TrainConfig, Trainer, build_model, epoch_order, train
+from core.train import (
+    QUICK_DEMO,
+    Callbacks,
+    TrainConfig,
+    Trainer,
+    build_model,
+    epoch_order,
+    train,
+)
 
 pytestmark = pytest.mark.mnist
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -184,15 +198,34 @@ def test_shared_sum_fails_when_a_peer_is_gone_instead_of_waiting() -> None:
 
 def test_workers_auto_where_it_pays_and_one_elsewhere() -> None:
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert resolve_workers(None, cpu, 64) == AUTO_MAX_WORKERS == 1  # measured: 2 is slower
-    assert resolve_workers(None, cuda, 64) == 1
-    assert resolve_workers(None, torch.device("mps"), 64) == 1
+    cores = available_cores()
+    lecture = 20 * 58_976  # the full recipe: long enough to pay for starting a worker
+    assert resolve_workers(None, cpu, 64, lecture) == min(cores, AUTO_MAX_WORKERS)
+    assert AUTO_MAX_WORKERS == 2  # measured on 2 cores only
+    assert resolve_workers(None, cpu, 64, AUTO_MIN_IMAGES) == min(cores, 2)
+    assert resolve_workers(None, cpu, 64, AUTO_MIN_IMAGES - 1) == 1  # a quick demo, a sweep
+    assert resolve_workers(None, cpu, 64, 40_000) == 1
+    assert resolve_workers(None, cuda, 64, lecture) == 1
+    assert resolve_workers(None, torch.device("mps"), 64, lecture) == 1
     assert resolve_workers(1, cpu, 64) == 1 and resolve_workers(3, cpu, 64) == 3
     assert resolve_workers(4, cpu, 2) == 2  # never more workers than images in a batch
     with pytest.raises(ValueError, match="workers must be 1 on device cuda"):
         resolve_workers(2, cuda, 64)
     with pytest.raises(ValueError, match="workers must be a whole number from 1 to 64"):
         TrainConfig(workers=0).validate()
+
+
+def test_the_lecture_recipe_trains_data_parallel_and_a_quick_demo_does_not(
+    splits: data.MnistSplits,
+) -> None:
+    """What auto picks for the runs people start (the trainer is built, not fitted)."""
+    cpu = torch.device("cpu")
+    lecture = Trainer(TrainConfig(device="cpu"), splits)
+    assert lecture.workers == resolve_workers(None, cpu, 64, 20 * 58_976)
+    assert lecture.workers == min(available_cores(), 2)
+    assert lecture.threads == max(1, available_cores() // lecture.workers)
+    assert Trainer(TrainConfig(**QUICK_DEMO, device="cpu"), splits).workers == 1
+    assert Trainer(TrainConfig(device="cpu", workers=1), splits).workers == 1
 
 
 def test_workers_is_how_a_run_ran_not_what_it_learned() -> None:
