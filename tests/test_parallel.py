@@ -31,7 +31,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core import data
+from core import data, jobs
 from core.compare import differing_settings
 from core.config import (
     AUTO_MAX_WORKERS,
@@ -51,6 +51,7 @@ from core.train import (
     epoch_order,
     train,
 )
+from tests.job_helpers import kill_jobs
 
 pytestmark = pytest.mark.mnist
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -381,6 +382,32 @@ def test_a_killed_worker_ends_the_run_crashed_and_resume_completes(tmp_path: Pat
     assert resumed.returncode == 0, resumed.stderr
     assert [r["epoch"] for r in epoch_records(target)] == [1, 2]
     assert open_run(target).read_test()["test_images"] == 10_000
+
+
+def test_a_data_parallel_job_stops_from_the_page_and_resumes(
+    tmp_path: Path, real_mnist_dir: Path
+) -> None:
+    """The dashboard's path: a queued job (core.jobs) trains with two workers, Stop ends it
+    mid-epoch as `stopped` with its worker gone, Resume completes it."""
+    root = tmp_path / "runs"
+    config = TrainConfig(epochs=2, train_subset=16_384, log_every=4, seed=6, workers=2)
+    run = jobs.submit(config, root)
+    try:
+        wait_until(lambda: has_batches(run.path))
+        job = jobs.job_info(run)["pid"]
+        below = wait_until(lambda: [pid for pid in descendants(job) if is_worker(pid)])
+        assert len(below) == 1, below
+        jobs.stop(run)
+        wait_until(lambda: jobs.job_state(run)["state"] == "stopped")
+        state = run.load_checkpoint("last")
+        assert state["epoch"] == 0 and 0 < state["batch"] < 256  # mid-epoch
+        wait_until(lambda: not any(alive(pid) for pid in below), timeout=10)
+        jobs.resume(run)
+        wait_until(lambda: jobs.job_state(run)["state"] == "completed")
+        assert [r["epoch"] for r in epoch_records(run.path)] == [1, 2]
+        assert run.read_test()["test_images"] == 10_000
+    finally:
+        kill_jobs(root)
 
 
 def test_killing_worker_0_leaves_no_worker_behind(tmp_path: Path) -> None:
