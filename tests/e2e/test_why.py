@@ -42,13 +42,19 @@ def test_why_it_erred_from_the_gallery_to_the_map(
     # Where the mistakes live: click a point of the map, inspect it, explain it.
     page.get_by_text("Where the mistakes live").click()
     wait_for_app_run(page, SLOW)
-    plot = page.locator(".js-plotly-plot").first
-    plot.scroll_into_view_if_needed()
+    # The map is the plot with a trace per digit; wait for it (not merely the first plot in
+    # the page: the other tab's plots stay there) and bring it into view.
+    the_map = (
+        "[...document.querySelectorAll('.js-plotly-plot')].find(g => g._fullData?.length >= 11)"
+    )
+    page.wait_for_function(f"() => Boolean({the_map})", timeout=SLOW)
+    page.evaluate(f"() => {the_map}.scrollIntoView({{block: 'center'}})")
     page.wait_for_timeout(500)  # let plotly settle after the scroll
     # A point of the 3s, and every digit drawn within 6 px of it (plotly picks the nearest,
     # which may be a neighbour under the cursor).
     x, y, near = page.evaluate("""() => {
-      const gd = document.querySelector('.js-plotly-plot');
+      const gd = [...document.querySelectorAll('.js-plotly-plot')]
+        .find(g => g._fullData?.length >= 11);
       const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
       const box = gd.getBoundingClientRect();
       const at = (t, i) => [box.left + xa._offset + xa.d2p(t.x[i]),
