@@ -1,15 +1,32 @@
-"""What tests of training jobs share: hold the queue's only slot, and end every job a test
-started (a test never leaves a training process behind)."""
+"""What tests of training jobs share: wait for a job's state, hold the queue's only slot, and
+end every job a test started (a test never leaves a training process behind)."""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import signal
+import time
 from pathlib import Path
 
 from core import jobs
-from core.runs import list_runs
+from core.runs import Run, list_runs
+
+
+def wait_until(predicate, timeout: float = 300.0, every: float = 0.02):
+    """predicate()'s first true value. Generous: a loaded 2-core machine trains many times
+    slower than an idle one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s")
+
+
+def state(run: Run) -> str:
+    return jobs.job_state(run)["state"]
 
 
 def hold_only_slot(root: Path) -> int:

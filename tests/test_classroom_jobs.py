@@ -22,24 +22,10 @@ from core import jobs
 from core.owners import Classroom, NotYourRunError, RunLimitError, Viewer, owner_of
 from core.runs import Run, list_runs
 from core.train import TrainConfig
-from tests.job_helpers import hold_only_slot, kill_jobs
+from tests.job_helpers import hold_only_slot, kill_jobs, state, wait_until
 
 pytestmark = pytest.mark.mnist
 REPO = Path(__file__).resolve().parent.parent
-
-
-def wait_until(predicate, timeout: float = 300.0, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s")
-
-
-def state(run: Run) -> str:
-    return jobs.job_state(run)["state"]
 
 
 @pytest.fixture

@@ -11,24 +11,11 @@ from pathlib import Path
 import pytest
 
 from core import jobs
-from core.runs import Run, validate_run_id
+from core.runs import validate_run_id
 from core.train import TrainConfig
+from tests.job_helpers import kill_jobs, state, wait_until
 
 pytestmark = pytest.mark.mnist
-
-
-def wait_until(predicate, timeout: float = 300.0, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s")
-
-
-def state(run: Run) -> str:
-    return jobs.job_state(run)["state"]
 
 
 @pytest.fixture
@@ -36,13 +23,7 @@ def runs_root(tmp_path: Path, real_mnist_dir: Path):
     root = tmp_path / "runs"
     root.mkdir()
     yield root
-    for path in root.iterdir():  # never leave a training process behind
-        if (path / "job.json").is_file():
-            pid = json.loads((path / "job.json").read_text())["pid"]
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    kill_jobs(root)  # never leave a training process behind
 
 
 def test_a_run_trains_in_its_own_process_with_progress(runs_root: Path) -> None:

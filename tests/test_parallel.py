@@ -51,7 +51,7 @@ from core.train import (
     epoch_order,
     train,
 )
-from tests.job_helpers import kill_jobs
+from tests.job_helpers import kill_jobs, wait_until
 
 pytestmark = pytest.mark.mnist
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -102,16 +102,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"  # a zombie has ended; only its exit status is left to collect
-
-
-def wait_until(predicate, timeout: float = 300.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s")
 
 
 def start_cli(*args: str) -> subprocess.Popen:

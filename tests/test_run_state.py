@@ -18,24 +18,10 @@ import pytest
 from core import jobs
 from core.runs import Run, open_run
 from core.train import TrainConfig
+from tests.job_helpers import state, wait_until
 
 pytestmark = pytest.mark.mnist
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def wait_until(predicate, timeout: float = 300.0, every: float = 0.02):
-    """Generous: a loaded 2-core machine trains many times slower than an idle one."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s")
-
-
-def state(run: Run) -> str:
-    return jobs.job_state(run)["state"]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

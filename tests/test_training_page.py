@@ -4,8 +4,6 @@ bad values get a message and start nothing."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core import jobs
 from core.runs import list_runs
 from dashboard.site import TRAINING
+from tests.job_helpers import kill_jobs
 
 pytestmark = pytest.mark.mnist
 
@@ -24,13 +23,7 @@ def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_mnist_dir: P
     root = tmp_path / "runs"
     monkeypatch.setenv("CNN_RUNS_DIR", str(root))
     yield root
-    for run in list_runs(root):
-        info = jobs.job_info(run)
-        if info:
-            try:
-                os.kill(info["pid"], signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    kill_jobs(root)
 
 
 def page() -> AppTest:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -100,16 +99,9 @@ def e2e_runs_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The run folders of the browser tests: never the user's `runs/`."""
     root = tmp_path_factory.mktemp("e2e-runs")
     yield root
-    from core import jobs
-    from core.runs import list_runs
+    from tests.job_helpers import kill_jobs  # imported late, as core.jobs was before
 
-    for run in list_runs(root):  # never leave a training process behind
-        info = jobs.job_info(run)
-        if info:
-            try:
-                os.kill(info["pid"], signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+    kill_jobs(root)  # never leave a training process behind
 
 
 @pytest.fixture(scope="session")
