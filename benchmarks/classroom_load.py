@@ -55,6 +55,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from core.arithmetic import conv_output_size, conv_param_count  # noqa: E402
+from tests.e2e.conftest import wait_for_health  # noqa: E402
 
 PAGE_URL_PATH = "convolution"
 # What a student changes: the explorer's 2D convolution controls (sidebar keys) and their
@@ -507,19 +508,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_health(url: str, process: subprocess.Popen | None, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server exited early with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"no healthy server at {url} within {timeout:.0f} s")
+HEALTH_SECONDS = 120.0
 
 
 def start_plain(log) -> tuple[subprocess.Popen, str]:
@@ -533,7 +522,7 @@ def start_plain(log) -> tuple[subprocess.Popen, str]:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_for_health(url, process)
+    wait_for_health(url, process, timeout=HEALTH_SECONDS)
     return process, url
 
 
@@ -568,7 +557,7 @@ def start_classroom(workers: int, log, timeout: float = 180) -> tuple[subprocess
         raise RuntimeError(
             f"python -m classroom not ready within {timeout:.0f} s (log: {log.name})"
         )
-    wait_for_health(ready[0], process)
+    wait_for_health(ready[0], process, timeout=HEALTH_SECONDS)
     return process, ready[0]
 
 
@@ -693,7 +682,7 @@ def main() -> None:
     with open(args.log, "w") as log:
         if args.url:
             url, roots = args.url.rstrip("/"), args.pid
-            wait_for_health(url, None)
+            wait_for_health(url, None, timeout=HEALTH_SECONDS)
         elif args.mode == "plain":
             process, url = start_plain(log)
             roots = [process.pid]

@@ -54,11 +54,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
+def wait_for_health(url: str, process: subprocess.Popen | None, timeout: float = 60.0) -> None:
+    """Until `url` answers Streamlit's health check; `process`, the server (streamlit or the
+    classroom's proxy and workers), ending first is an error at once."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server exited early with code {process.returncode}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                 if response.status == 200:
@@ -66,7 +68,7 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60.0) 
         except OSError:
             pass
         time.sleep(0.25)
-    raise RuntimeError(f"streamlit did not become healthy within {timeout:.0f} s")
+    raise RuntimeError(f"no healthy server at {url} within {timeout:.0f} s")
 
 
 def start_app(port: int, runs_root: Path, output) -> subprocess.Popen:
