@@ -92,7 +92,8 @@ class SharedSum:
     they all finished reading k. A process-shared lock around each publication orders the rows
     before the step number on any CPU, not only on x86's ordered stores.
 
-    Measured on the 2-core machine: about 20 us a step against gloo's 1.1-1.6 ms."""
+    Measured on the 2-core machine, in a 2-worker epoch: 0.14-0.18 ms a step, waiting for the
+    slower worker included, against 1.1-1.6 ms for gloo's all_reduce of the same floats."""
 
     def __init__(self, rows: torch.Tensor, published: torch.Tensor, lock, rank: int) -> None:
         self.rows, self.published, self.lock, self.rank = rows, published, lock, rank
