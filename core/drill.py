@@ -297,13 +297,19 @@ def question_from_code(code: str) -> Question:
     return _random(int(match.group(2)), int(match.group(3)))
 
 
-def next_code(level: str, rng: random.Random) -> str:
-    """A new question's code for a level (`lecture`, `1`, `2`, `3`)."""
-    if level == "lecture":
-        return f"case-{rng.randint(1, len(LECTURE_CASES))}"
+def next_code(level: str, rng: random.Random, current: str | None = None) -> str:
+    """A new question's code for a level (`lecture`, `1`, `2`, `3`), never `current`: "Next
+    question" must not show the question just answered again (1 draw in 8 for the lecture's
+    cases)."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
-    return f"{level}-{rng.randint(0, MAX_SEED)}"
+    while True:
+        if level == "lecture":
+            code = f"case-{rng.randint(1, len(LECTURE_CASES))}"
+        else:
+            code = f"{level}-{rng.randint(0, MAX_SEED)}"
+        if code != current:
+            return code
 
 
 # ---------------------------------------------------------------------- grading

@@ -32,7 +32,7 @@ def level_of(code: str) -> str:
 
 def new_question() -> None:
     """Draw the next question of the chosen level (a button and the level control call it)."""
-    state.drill_code = next_code(state.drill_level, state.drill_rng)
+    state.drill_code = next_code(state.drill_level, state.drill_rng, current=state.drill_code)
 
 
 # ------------------------------------------------------------------ visit state and the link

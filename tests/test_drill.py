@@ -77,6 +77,18 @@ def test_levels_mix_their_kinds() -> None:
     assert set(LEVELS) == {"lecture", "1", "2", "3"}
 
 
+def test_the_next_question_is_never_the_one_just_answered() -> None:
+    rng = random.Random(0)
+    code = "case-8"
+    seen = set()
+    for _ in range(200):  # with 8 cases a repeat would come about 25 times
+        following = next_code("lecture", rng, current=code)
+        assert following != code
+        seen.add(following)
+        code = following
+    assert len(seen) == len(LECTURE_CASES)  # every case still comes up
+
+
 def conv1d(size, kernel, padding=0, stride=1, dilation=1, **extra) -> Question:
     return Question("t", "t", (size,), (kernel,), (padding,), (stride,), (dilation,), **extra)
 
