@@ -24,11 +24,15 @@ from dashboard.training_form import apply_link, new_run_form
 from dashboard.widgets import cached_metrics, mnist_problems
 
 SWEEP = (1.0, 0.1, 0.01)
-REFRESH_SECONDS = 1.0
-# Curves and the runs table refresh this often while training: redrawing them every second
-# cost a training run on a 2-core machine about a third of its images/s
-# (benchmarks/polling_cost.py); progress, images/s and ETA still update every second.
-CHART_SECONDS = 5.0
+# While runs are active, progress, images/s and ETA refresh every REFRESH_SECONDS; the curves
+# and the runs table every CHART_SECONDS. On a 2-core machine the browser's work is taken from
+# the training run (benchmarks/polling_cost.py): every fragment run re-renders much of the app
+# in the tab (~30 ms of its main thread even for one line of text in this multipage app,
+# ~60 ms for the progress panel) and every redraw of the curves takes plotly ~250 ms. At 1 s
+# and 5 s the tab was busy 113-131 ms a second and a run lost 7.7-7.9% of its images/s; at
+# 2 s and 10 s, 50-68 ms a second and 1.1-5.3% (medians, same session, 2026-11-27).
+REFRESH_SECONDS = 2.0
+CHART_SECONDS = 10.0
 
 st.title("Train LeNet-5")
 st.markdown(
@@ -83,7 +87,7 @@ def read_summaries() -> list[jobs.RunSummary]:
 
 @st.cache_data(ttl=1.0, show_spinner=False, max_entries=2)
 def class_snapshot(root: str) -> tuple[list, dict, dict]:
-    """In classroom mode every student's page polls every second while the class trains:
+    """In classroom mode every student's page polls every 2 s while the class trains:
     the runs, the queue and who owns what are read once a second for all of them, not once
     per student. A student's own action clears it (`changed`), so they see it at once."""
     summaries = summaries_of(Path(root))
@@ -134,7 +138,7 @@ def compute_queue_places(
 ) -> dict[str, tuple[int, float | None]]:
     """Place in the queue and estimated start of every queued run."""
     if not any(s.state == "queued" for s in summaries):
-        return {}  # the page polls every second: read the queue only when there is one
+        return {}  # the page polls every 2 s: read the queue only when there is one
     by_id = {s.id: s for s in summaries}
     order = [by_id[run.id] for run in jobs.queue_order(runs_root) if run.id in by_id]
     running = [s for s in summaries if s.state == "running"]
@@ -314,7 +318,7 @@ def progress_panel() -> None:
         else:
             filled = round(summary.progress * 30)
             speed = "-" if not summary.images_per_second else f"{summary.images_per_second:,.0f}"
-            # Plain text, not st.progress and st.metric: the browser redraws it every second,
+            # Plain text, not st.progress and st.metric: the browser redraws it every 2 s,
             # and on a 2-core machine that drawing is taken from the training run.
             text_column.markdown(
                 f"{label}: {summary.progress_text()}  \n"
@@ -481,7 +485,7 @@ def results_panel() -> None:
             delete_controls(summary.id, "selected", right)
 
 
-# While runs are active this page reruns every second; in a browser on the same 2-core machine
+# While runs are active this page reruns every 2 s; in a browser on the same 2-core machine
 # the "running" indicator and fade animations cost the training run a few percent of its speed.
 st.html(
     "<style>[data-testid='stStatusWidget']{display:none}"

@@ -62,7 +62,7 @@ def test_submitting_the_form_starts_exactly_one_run(runs_root: Path) -> None:
     config = json.loads(run.config_path.read_text())
     assert config["train_subset"] == 1_000 and config["epochs"] == 1 and config["lr"] == 0.1
     if jobs.is_active(run):
-        assert "Live: refreshing every 1 s" in caption_texts(app)
+        assert "Live: refreshing every 2 s" in caption_texts(app)
     deadline = time.monotonic() + 120
     while jobs.is_active(run) and time.monotonic() < deadline:
         time.sleep(0.2)

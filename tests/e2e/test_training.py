@@ -26,7 +26,7 @@ def test_start_watch_stop_reload(app_url: str, page: Page, e2e_runs_root: Path) 
 
     page.get_by_test_id("stNumberInput").filter(has_text="Epochs").locator("input").fill("20")
     page.get_by_role("button", name="Train", exact=True).click()
-    expect(page.get_by_text("Live: refreshing every 1 s")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Live: refreshing every 2 s")).to_be_visible(timeout=30_000)
     new_runs = [run for run in list_runs(e2e_runs_root) if run.id not in before]
     assert len(new_runs) == 1
 
@@ -41,7 +41,7 @@ def test_start_watch_stop_reload(app_url: str, page: Page, e2e_runs_root: Path) 
     screenshot(page, "training-live")
 
     # 20 epochs: long enough that it is still running when we stop it. The Stop button sits
-    # in a fragment that redraws every second, so a click can land on a replaced element:
+    # in a fragment that redraws every 2 s, so a click can land on a replaced element:
     # click again until the run says it stopped.
     stopped = page.get_by_text("stopped after")
     deadline = time.monotonic() + 60
