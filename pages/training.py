@@ -294,6 +294,10 @@ def progress_panel() -> None:
         st.session_state.was_active = False
         st.rerun()  # a full rerun: the results are final and the page stops polling
     st.session_state.was_active = bool(summaries)
+    waiting = st.session_state.get("curves_waiting", [])
+    if any(s.id in waiting and s.batches_done for s in summaries):
+        st.session_state.curves_waiting = []
+        st.rerun()  # the curves were drawn empty and the run has now logged its first batches
     queue = queue_places(all_summaries)
     # What trains first, then the queue in the order it will train.
     shown = sorted(summaries, key=lambda s: queue.get(s.id, (0, None))[0])
@@ -422,6 +426,11 @@ def results_panel() -> None:
         records = cached_metrics(Run(runs_root / run_id))
         label = f"lr {summary.lr:g}" if groups else f"{run_id[-4:]} lr {summary.lr:g}"
         curves.append((label, summary.batches_per_epoch, records))
+    # Drawn before their first logged batch: the progress panel redraws the page as soon as
+    # one has some, instead of leaving "no batches logged yet" up for a whole CHART_SECONDS.
+    st.session_state.curves_waiting = [
+        r for r in chosen if r in by_id and not by_id[r].batches_done
+    ]
     if curves:
         st.plotly_chart(
             training_curves_figure(curves, smoothing, log_loss),
