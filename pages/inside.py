@@ -10,24 +10,14 @@ import torch
 
 from core.evaluate import run_model
 from core.lenet import FEATURE_LAYERS, LeNet5, feature_maps
-from core.preprocess import (
-    MAX_UPLOAD_BYTES,
-    MAX_UPLOAD_PIXELS,
-    DigitImageError,
-    from_upload,
-    mnist_like,
-    to_grayscale,
-)
 from core.runs import Run, default_runs_dir
 from dashboard.charts import mosaic, mosaic_figure, probability_bars_figure
+from dashboard.digit_input import SOURCES, choose_digit, digit_picture, index_from_link
 from dashboard.text import plain
-from dashboard.widgets import epoch_picker, finished_run_ids, mnist_test_digits
+from dashboard.widgets import epoch_picker, finished_run_ids
 
-SOURCES = ("test digit", "draw", "upload")
 SCALES = ("per map", "per layer", "global")
-CANVAS_PIXELS = 280
 
-state = st.session_state
 st.title("Inside the network")
 st.markdown(
     "What a trained LeNet-5 has learned, and what it does with one digit: the kernels of C1 and"
@@ -38,13 +28,7 @@ runs_root = default_runs_dir()
 ids = finished_run_ids(
     "No finished training run yet: train one first, then look inside it here.", "inside_run"
 )
-link_index = st.query_params.get("index")
-if "inside_index" not in state:
-    try:
-        state.inside_index = min(max(int(link_index), 0), 9_999) if link_index else 0
-    except ValueError:
-        st.warning(f"Ignored the link's digit index {plain(repr(link_index[:12]))}: not a number.")
-        state.inside_index = 0
+index_from_link("inside_index")  # the warning for a bad link shows whatever the input
 
 
 def modest_colour_bar(figure: go.Figure) -> go.Figure:
@@ -84,61 +68,12 @@ if epoch == 0:
     st.caption("Epoch 0 is the random start: the kernels are noise, and so is the answer.")
 
 # ------------------------------------------------------------------ the input
-image: np.ndarray | None = None
-true_label: int | None = None
 left, right = st.columns([1, 2], gap="large")
 with left:
-    if source == "test digit":
-        digits = mnist_test_digits()
-        if digits is None:
-            st.error("MNIST is not ready: run `python -m core.data fetch`.")
-            st.stop()
-        images, labels = digits
-        index = st.number_input("Test digit index", 0, len(images) - 1, key="inside_index")
-        st.query_params["index"] = str(index)
-        image = images[index].astype(np.float32) / 255.0
-        true_label = int(labels[index])
-    elif source == "draw":
-        from streamlit_drawable_canvas import st_canvas
-
-        st.caption(
-            "Draw one digit with the mouse, large and centred or not: it is scaled and"
-            " centred like MNIST."
-        )
-        drawn = st_canvas(
-            stroke_width=18,
-            stroke_color="#ffffff",
-            background_color="#000000",
-            height=CANVAS_PIXELS,
-            width=CANVAS_PIXELS,
-            drawing_mode="freedraw",
-            key="inside_canvas",
-            return_image_data=True,
-        )
-        if drawn.image_data is not None and drawn.image_data[..., :3].max() > 0:
-            try:
-                image = mnist_like(to_grayscale(drawn.image_data))
-            except DigitImageError as error:
-                st.warning(str(error))
-    else:
-        upload = st.file_uploader(
-            f"A PNG or JPEG of one digit (at most {MAX_UPLOAD_BYTES // 2**20} MB,"
-            f" {MAX_UPLOAD_PIXELS // 1_000_000} megapixels)",
-            type=["png", "jpg", "jpeg"],
-            max_upload_size=MAX_UPLOAD_BYTES // 2**20,
-            key="inside_upload",
-        )
-        if upload is not None:
-            try:
-                image = from_upload(upload.getvalue())
-            except DigitImageError as error:
-                st.error(f"Could not use this file: {plain(error)}.")
+    chosen = choose_digit(source, "inside")
+    image, true_label = chosen.image, chosen.true_label
     if image is not None:
-        st.image(
-            np.kron(255 - (image * 255).astype(np.uint8), np.ones((6, 6), np.uint8)),
-            caption="The network's input (28×28, shown dark on light)",
-            width=168,
-        )
+        digit_picture(image, "The network's input (28×28, shown dark on light)")
 
 if image is None:
     with right:
