@@ -455,7 +455,8 @@ def results_panel() -> None:
         selection_mode="multi-row",
         hide_index=True,
         column_config={
-            "run": st.column_config.TextColumn(width="medium"),
+            # Pinned: at 1000 px the last columns scroll sideways, the run stays in sight.
+            "run": st.column_config.TextColumn(width="medium", pinned=True),
             "val error": st.column_config.TextColumn(help="best validation error"),
             "vs lecture": st.column_config.TextColumn(help="test risk − 0.0091"),
             "time": st.column_config.TextColumn(help="minutes:seconds, start to end"),
