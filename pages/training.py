@@ -28,9 +28,9 @@ SWEEP = (1.0, 0.1, 0.01)
 # and the runs table every CHART_SECONDS. On a 2-core machine the browser's work is taken from
 # the training run (benchmarks/polling_cost.py): every fragment run re-renders much of the app
 # in the tab (~30 ms of its main thread even for one line of text in this multipage app,
-# ~60 ms for the progress panel) and every redraw of the curves takes plotly ~250 ms. At 1 s
-# and 5 s the tab was busy 113-131 ms a second and a run lost 7.7-7.9% of its images/s; at
-# 2 s and 10 s, 50-68 ms a second and 1.1-5.3% (medians, same session, 2026-11-27).
+# ~60 ms for the progress panel) and every redraw of the curves takes plotly 100-250 ms. At
+# 1 s and 5 s the tab was busy 131 ms a second and a run lost 7.7% of its images/s; at 2 s and
+# 10 s, 62-79 ms a second and 4.4-6.3% (medians, same session, 2026-11-27).
 REFRESH_SECONDS = 2.0
 CHART_SECONDS = 10.0
 
