@@ -89,18 +89,26 @@ def test_a_command_line_run_killed_with_sigkill_is_crashed(runs_root: Path) -> N
 
 
 def test_a_second_trainer_on_the_same_run_is_refused(runs_root: Path) -> None:
-    run = jobs.submit(TrainConfig(epochs=3, train_subset=4_096, seed=1), runs_root)
+    # Long enough to still be training after the second command line's start-up (a run of 3
+    # small epochs once completed first on a fast machine), then stopped.
+    run = jobs.submit(TrainConfig(epochs=20, train_subset=8_192, seed=1), runs_root)
     wait_until(lambda: state(run) == "running" and has_batches(run.path))
+    with pytest.raises(ValueError, match="cannot be resumed twice"):
+        jobs.resume(run)
     second = cli("--run-dir", str(run.path), "--resume")
+    assert jobs.is_active(run), "the run ended before the second trainer tried: make it longer"
     assert second.returncode == 2
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and "already being trained" in lines[0], second.stderr
     assert "Traceback" not in second.stderr
-    with pytest.raises(ValueError, match="cannot be resumed twice"):
-        jobs.resume(run)
-    wait_until(lambda: state(run) == "completed")
-    epochs = [r["epoch"] for r in run.read_metrics() if r["kind"] == "epoch"]
-    assert epochs == [1, 2, 3]  # one trainer's records, not two
+    jobs.stop(run)
+    wait_until(lambda: state(run) == "stopped")
+    records = run.read_metrics()
+    epochs = [r["epoch"] for r in records if r["kind"] == "epoch"]
+    steps = [r["step"] for r in records if r["kind"] == "batch"]
+    # One trainer's records, not two: epochs counted once each, steps always increasing.
+    assert epochs == list(range(1, len(epochs) + 1))
+    assert steps and all(a < b for a, b in zip(steps, steps[1:], strict=False))
 
 
 def test_the_page_cannot_resume_a_run_the_command_line_trains(runs_root: Path) -> None:
