@@ -35,7 +35,6 @@ import random
 import re
 import resource
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -55,7 +54,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from core.arithmetic import conv_output_size, conv_param_count  # noqa: E402
-from tests.e2e.conftest import wait_for_health  # noqa: E402
+from tests.e2e.conftest import free_port, wait_for_health  # noqa: E402
 
 PAGE_URL_PATH = "convolution"
 # What a student changes: the explorer's 2D convolution controls (sidebar keys) and their
@@ -502,12 +501,6 @@ class ServerCPU:
 
 
 # ---------------------------------------------------------------------- servers
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 HEALTH_SECONDS = 120.0
 
 

@@ -115,7 +115,7 @@ def main() -> None:
                     time.sleep(1.0)
                     after = window(run, args.window, config.batch_size)
                     costs.append(1 - polled / ((before + after) / 2))
-                    alone += [before]
+                    alone.append(before)
                     watched.append(polled)
                     print(
                         f"cycle {cycle + 1}: blank {before:,.0f} / {after:,.0f} img/s, page open"

@@ -1,5 +1,6 @@
-"""What tests of training jobs share: wait for a job's state, hold the queue's only slot, and
-end every job a test started (a test never leaves a training process behind)."""
+"""What tests of training jobs share: wait for a job's state or its first batch, hold the
+queue's only slot, and end every job a test started (a test never leaves a training process
+behind)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,12 @@ def wait_until(predicate, timeout: float = 300.0, every: float = 0.02):
 
 def state(run: Run) -> str:
     return jobs.job_state(run)["state"]
+
+
+def has_batches(run_dir: Path) -> bool:
+    """Whether the run in `run_dir` has logged a training batch yet."""
+    metrics = run_dir / "metrics.jsonl"
+    return metrics.exists() and '"kind": "batch"' in metrics.read_text()
 
 
 def hold_only_slot(root: Path) -> int:

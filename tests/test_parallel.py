@@ -51,7 +51,7 @@ from core.train import (
     epoch_order,
     train,
 )
-from tests.job_helpers import kill_jobs, wait_until
+from tests.job_helpers import has_batches, kill_jobs, wait_until
 
 pytestmark = pytest.mark.mnist
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -112,11 +112,6 @@ def start_cli(*args: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def has_batches(run_dir: Path) -> bool:
-    metrics = run_dir / "metrics.jsonl"
-    return metrics.exists() and '"kind": "batch"' in metrics.read_text()
 
 
 # ---------------------------------------------------------------------- without processes

@@ -18,7 +18,7 @@ import pytest
 from core import jobs
 from core.runs import Run, open_run
 from core.train import TrainConfig
-from tests.job_helpers import state, wait_until
+from tests.job_helpers import has_batches, state, wait_until
 
 pytestmark = pytest.mark.mnist
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -41,11 +41,6 @@ def start_cli(*args: str) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-
-
-def has_batches(run_dir: Path) -> bool:
-    metrics = run_dir / "metrics.jsonl"
-    return metrics.exists() and '"kind": "batch"' in metrics.read_text()
 
 
 def kill_all(root: Path) -> None:
