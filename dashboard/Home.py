@@ -1,5 +1,6 @@
 """Entry point: `streamlit run dashboard/Home.py`, from any directory (the server's settings
-are in `dashboard/.streamlit/config.toml`, which Streamlit finds next to this script).
+are in `.streamlit/config.toml`, linked as `dashboard/.streamlit/config.toml`, which Streamlit
+finds next to this script).
 
 Only a router: the pages live in the top-level `pages/` folder, one file each, and are
 listed in `dashboard/site.py`. Before routing, it refuses to serve a request that this

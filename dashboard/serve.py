@@ -3,9 +3,10 @@
 The app starts training processes on this machine, so it must not be reachable from the
 network, nor from a web page that re-points its own name at 127.0.0.1 (DNS rebinding: the
 browser then sends `Host: evil.example`). Streamlit enforces both from the settings in
-`dashboard/.streamlit/config.toml` (bind address `localhost`, `server.allowedHosts`); `refusal`
-repeats the check in every script run, so that a server that did not get those settings (an
-older Streamlit, a deleted file) refuses to serve instead of serving everyone.
+`.streamlit/config.toml` (read through its link beside Home.py; bind address `localhost`,
+`server.allowedHosts`); `refusal` repeats the check in every script run, so that a server
+that did not get those settings (an older Streamlit, a deleted file) refuses to serve
+instead of serving everyone.
 
 How it shares the machine: `one_torch_thread`.
 """
@@ -71,7 +72,7 @@ def refusal(address: str, allowed_hosts: list[str], host_header: str | None) -> 
         return (
             f"This server listens on {where}, not on localhost only, and this app starts"
             " training processes on this machine: it serves nobody. Start it with"
-            " `streamlit run dashboard/Home.py` (its settings in dashboard/.streamlit/config.toml"
+            " `streamlit run dashboard/Home.py` (its settings in .streamlit/config.toml"
             f" keep it local), or expose it on purpose: `{OPT_OUT}`."
         )
     if host_header is not None and not host_allowed(host_header, allowed):

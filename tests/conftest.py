@@ -7,6 +7,19 @@ import pytest
 from core import data
 
 
+def pytest_report_header(config) -> str:
+    """Which kernels this run's floats come from (tests/isa.py caps them for a second run)."""
+    import os
+
+    import torch
+
+    knobs = ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
+    caps = {k: os.environ[k] for k in knobs if k in os.environ}
+    return f"torch {torch.__version__}, CPU kernels {torch.backends.cpu.get_cpu_capability()}" + (
+        f" (capped: {caps})" if caps else ""
+    )
+
+
 @pytest.fixture(scope="session")
 def real_mnist_dir():
     """The verified MNIST data directory; a hard failure (never a skip) when it is not ready."""

@@ -25,6 +25,9 @@ from core.lenet import LeNet5, LeNetArchitecture
 from core.runs import open_run
 from core.train import TrainConfig, train
 
+# Floats from conv/linear kernels: run again under a capped instruction set (tests/isa.py).
+pytestmark = pytest.mark.numerics
+
 
 def untrained(seed: int = 0, **architecture) -> LeNet5:
     torch.manual_seed(seed)

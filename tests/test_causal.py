@@ -5,6 +5,7 @@ output cell is exactly the set of inputs whose change moves it (checked by autog
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
@@ -12,6 +13,9 @@ from hypothesis import strategies as st
 
 from core.arithmetic import causal_padding
 from core.causal import causal_conv1d, causal_stack
+
+# Floats from conv/linear kernels: run again under a capped instruction set (tests/isa.py).
+pytestmark = pytest.mark.numerics
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -13,6 +13,9 @@ from hypothesis import strategies as st
 from core.arithmetic import conv_param_count, padding_preset
 from core.conv import as_2d, conv2d, pool2d
 
+# Floats from conv/linear kernels: run again under a capped instruction set (tests/isa.py).
+pytestmark = pytest.mark.numerics
+
 SETTINGS = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 axis = st.fixed_dictionaries(

@@ -14,7 +14,7 @@ from core.evaluate import EVALUATION_FILE, evaluate_run, load_cached, misclassif
 from core.runs import open_run
 from core.train import TrainConfig, train
 
-pytestmark = pytest.mark.mnist
+pytestmark = [pytest.mark.mnist, pytest.mark.numerics]  # floats of a trained run
 
 
 @pytest.fixture(scope="module")

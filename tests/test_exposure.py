@@ -1,8 +1,10 @@
 """The server is local-only however it is started, and refuses other hosts (DNS rebinding).
 
-Real servers: `streamlit run <absolute path>/dashboard/Home.py` started from a directory that
-has no `.streamlit/` of its own (the app's settings must still apply), the listening sockets
-read from /proc/net/tcp{,6}, and raw WebSocket handshakes on `/_stcore/stream`.
+Real servers: `streamlit run <absolute path>/dashboard/Home.py` started from the repo root,
+from dashboard/ and from a directory that has no `.streamlit/` of its own (the app's settings
+must apply from all three), the listening sockets read from /proc/net/tcp{,6}, and raw
+WebSocket handshakes on `/_stcore/stream`. The settings are one file, `.streamlit/config.toml`,
+with `dashboard/.streamlit/config.toml` a link to it.
 """
 
 from __future__ import annotations
@@ -90,10 +92,10 @@ def handshake(port: int, host: str, origin: str | None) -> str:
     return answer.split(b"\r\n", 1)[0].decode(errors="replace")
 
 
-def start(port: int, cwd: Path, *flags: str) -> subprocess.Popen:
+def start(port: int, cwd: Path, runs: Path, *flags: str) -> subprocess.Popen:
     # Nothing from the caller's environment may decide the server's settings here.
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
-    env["CNN_RUNS_DIR"] = str(cwd / "runs")
+    env["CNN_RUNS_DIR"] = str(runs)
     return subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(HOME), "--server.port", str(port), *flags],
         cwd=cwd,
@@ -118,13 +120,21 @@ def wait_until_listening(port: int, process: subprocess.Popen, timeout: float = 
     raise RuntimeError(f"streamlit did not answer on port {port} within {timeout:.0f} s")
 
 
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator:
+WORKING_DIRECTORIES = {
+    "repo-root": lambda tmp: REPO_ROOT,
+    "dashboard": lambda tmp: REPO_ROOT / "dashboard",
+    "elsewhere": lambda tmp: tmp,  # no .streamlit/ here
+}
+
+
+@pytest.fixture(params=list(WORKING_DIRECTORIES))
+def serve(request, tmp_path: Path) -> Iterator:
     processes = []
+    cwd = WORKING_DIRECTORIES[request.param](tmp_path)
 
     def run(*flags: str) -> int:
         port = free_port()
-        processes.append(start(port, tmp_path, *flags))
+        processes.append(start(port, cwd, tmp_path / "runs", *flags))
         wait_until_listening(port, processes[-1])
         return port
 
@@ -137,7 +147,15 @@ def serve(tmp_path: Path) -> Iterator:
             process.kill()
 
 
-def test_started_from_elsewhere_it_listens_on_loopback_only(serve) -> None:
+def test_the_settings_are_one_file_and_a_link() -> None:
+    top = REPO_ROOT / ".streamlit" / "config.toml"
+    beside_home = REPO_ROOT / "dashboard" / ".streamlit" / "config.toml"
+    assert top.is_file() and not top.is_symlink()
+    assert beside_home.is_symlink() and beside_home.resolve() == top.resolve()
+    assert 'address = "localhost"' in top.read_text()
+
+
+def test_from_any_directory_it_listens_on_loopback_only(serve) -> None:
     port = serve()
     addresses = listening_addresses(port)
     assert addresses and all(is_loopback(a) for a in addresses), addresses

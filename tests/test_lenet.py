@@ -16,6 +16,9 @@ from core.lenet import (
     parameter_count,
 )
 
+# Floats from conv/linear kernels: run again under a capped instruction set (tests/isa.py).
+pytestmark = pytest.mark.numerics
+
 LAYERS = ["C1", "S2", "C3", "S4", "C5", "F6", "out"]
 
 

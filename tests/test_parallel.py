@@ -1,19 +1,23 @@
 """Data-parallel training (core/parallel.py) against the single-process trainer, on real MNIST,
 with real worker processes and real kills.
 
-What "the same SGD" can mean, measured: two workers compute the single process's gradient
-summed in another order (two half-batch sums, other convolution blockings for 32 images than
-for 64), so each step differs in the last bits of float32. On the loss plateau (the first
-~100 steps at lr 0.1) SGD carries those bits along unamplified: the batch losses agree to
-2.4e-7 here, so PLATEAU_TOLERANCE is 1e-5. When the network leaves the plateau (steps
-~150-200) it breaks its symmetry, and that amplifies any difference, rounding included: the
-losses then wander apart by up to ~0.08 for a few dozen steps and settle to within ~0.01, and
-the epochs end within a few images of validation error. One process with one thread instead of
-two does the same (same run, measured: 2.4e-7 on the plateau, up to 0.11 after, 0.009 at the
-end, 5 images of validation error).
-So after the plateau the tests compare epochs with margins, and a wrong gradient (shares
+What "the same SGD" can mean, measured (benchmarks/numeric_spread.py, on an AMD EPYC with
+AVX-512, uncapped and under the caps of tests/isa.py): two workers compute the single process's
+gradient summed in another order (two half-batch sums, other convolution blockings for 32 images
+than for 64), so each step differs in the last bits of float32, and by how much depends on the
+CPU's kernels. On the loss plateau (the first ~100 steps at lr 0.1) SGD carries those bits along
+unamplified: one worker and two agree to 2.4e-7 uncapped (AVX-512) and under SSE4.1, and to
+1.25e-4 under AVX2 (what a user's EPYC without AVX-512 measured, issue 20). PLATEAU_TOLERANCE is
+2e-3: 16x the worst rounding measured, and 12x below what a wrong gradient gives (one worker's
+share lost: 2.45e-2 on the same plateau, under every setting). When the network leaves the
+plateau (steps ~150-200) it breaks its symmetry, and that amplifies any difference, rounding
+included: the losses then wander apart by up to 0.97 for a few dozen steps, and after 2 epochs
+of 6,000 images the two runs differ by up to 0.025 in training loss, 0.043 in validation loss,
+40 of 1,024 validation images and 0.027 in test risk (worst of the three settings). So after the
+plateau the tests compare epochs with margins about twice those, and a wrong gradient (shares
 averaged instead of weighted by size, a lost share, another order or shift) is caught where
-rounding is all there is: the plateau and the one-step test, whose weights agree to 1e-7.
+rounding is all there is: the plateau and the one-step test, whose weights agree to 7.5e-9
+under every setting (WEIGHT_TOLERANCE 1e-5).
 """
 
 from __future__ import annotations
@@ -54,10 +58,15 @@ from core.train import (
 from tests.job_helpers import has_batches, kill_jobs, wait_until
 
 pytestmark = pytest.mark.mnist
+numerics = pytest.mark.numerics
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PLATEAU_STEPS = 100
-PLATEAU_TOLERANCE = 1e-5
-WEIGHT_TOLERANCE = 1e-5  # after a handful of steps the weights differ by ~1e-7 (rounding)
+PLATEAU_TOLERANCE = 2e-3  # worst rounding measured 1.25e-4 (AVX2); a lost share 2.45e-2
+WEIGHT_TOLERANCE = 1e-5  # after 4 steps the weights differ by 7.5e-9 under every setting
+# After the plateau (2 epochs of 6,000 images), about twice the worst measured differences:
+EPOCH_LOSS_MARGIN = 0.1  # train 0.025, validation 0.043
+VAL_ERROR_MARGIN = 80 / 1024  # 40 images
+TEST_RISK_MARGIN = 0.06  # 0.027
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +233,7 @@ def test_workers_is_how_a_run_ran_not_what_it_learned() -> None:
 # ---------------------------------------------------------------------- the same SGD
 
 
+@numerics
 def test_one_step_on_an_uneven_batch_gives_the_same_weights(
     splits: data.MnistSplits, tmp_path: Path
 ) -> None:
@@ -243,6 +253,7 @@ def test_one_step_on_an_uneven_batch_gives_the_same_weights(
     assert len(batch_losses(tmp_path / "w2")) == 4
 
 
+@numerics
 def test_two_workers_train_like_one_process(splits: data.MnistSplits, tmp_path: Path) -> None:
     """The lecture's recipe on 6,000 images (94 steps an epoch, the last of 48), 2 epochs, every
     step logged: the same steps; the losses equal to rounding on the plateau; the epochs, the
@@ -257,14 +268,17 @@ def test_two_workers_train_like_one_process(splits: data.MnistSplits, tmp_path: 
     assert max(plateau) < PLATEAU_TOLERANCE, max(plateau)
     assert one.best_epoch == two.best_epoch
     for a, b in zip(one.history, two.history, strict=True):
-        assert abs(a.train_loss - b.train_loss) < 0.05
-        assert abs(a.val_loss - b.val_loss) < 0.05
-        assert abs(a.val_error - b.val_error) <= 16 / 1024
-    assert abs(one.test_risk - two.test_risk) <= 0.015
+        assert abs(a.train_loss - b.train_loss) < EPOCH_LOSS_MARGIN
+        assert abs(a.val_loss - b.val_loss) < EPOCH_LOSS_MARGIN
+        assert abs(a.val_error - b.val_error) <= VAL_ERROR_MARGIN
+    for run in (one, two):  # both learn: on any CPU the second epoch is far below the first
+        assert run.history[1].val_error < run.history[0].val_error - 0.2
+    assert abs(one.test_risk - two.test_risk) <= TEST_RISK_MARGIN
     test = open_run(tmp_path / "two").read_test()
     assert test["test_images"] == 10_000 and test["best_epoch"] == two.best_epoch
 
 
+@numerics
 def test_workers_1_is_the_single_process_loop_bit_for_bit(
     splits: data.MnistSplits, tmp_path: Path
 ) -> None:
@@ -296,6 +310,7 @@ def test_workers_1_is_the_single_process_loop_bit_for_bit(
     assert result.history[0].train_loss == sum(loss * 64 for loss in expected) / 640
 
 
+@numerics
 def test_stop_mid_epoch_and_resume_with_two_workers(
     splits: data.MnistSplits, tmp_path: Path
 ) -> None:
@@ -422,6 +437,7 @@ def is_worker(pid: int) -> bool:
         return False
 
 
+@numerics
 def test_more_workers_than_the_last_batch_has_images(
     splits: data.MnistSplits, tmp_path: Path
 ) -> None:
@@ -433,4 +449,4 @@ def test_more_workers_than_the_last_batch_has_images(
     for (_, a), (_, b) in zip(
         batch_losses(tmp_path / "one"), batch_losses(tmp_path / "two"), strict=True
     ):
-        assert math.isclose(a, b, abs_tol=1e-5)
+        assert math.isclose(a, b, abs_tol=1e-5)  # measured 0 under every setting

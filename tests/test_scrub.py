@@ -14,7 +14,7 @@ from core.runs import open_run
 from core.train import TrainConfig, train
 from dashboard.site import ERRORS, INSIDE
 
-pytestmark = pytest.mark.mnist
+pytestmark = [pytest.mark.mnist, pytest.mark.numerics]  # floats of a trained run
 
 
 @pytest.fixture(scope="module")

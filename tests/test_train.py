@@ -22,6 +22,7 @@ from core.runs import open_run
 from core.train import Callbacks, TrainConfig, Trainer, train
 
 pytestmark = pytest.mark.mnist
+numerics = pytest.mark.numerics  # floats from training: run again under a capped ISA
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -52,6 +53,7 @@ def batch_losses(run_dir: Path) -> list[tuple[int, float]]:
 LEARNS_BOUND = 0.12
 
 
+@numerics
 def test_short_run_learns(splits: data.MnistSplits, tmp_path: Path) -> None:
     """A 30,000-image subset, 2 epochs (about 10 s alone on 2 cores) learns, on any CPU."""
     result = train(
@@ -74,6 +76,7 @@ def test_short_run_learns(splits: data.MnistSplits, tmp_path: Path) -> None:
     assert misclassified == test["misclassified"] == round(test["test_risk"] * 10_000)
 
 
+@numerics
 def test_same_seed_same_results(splits: data.MnistSplits, tmp_path: Path) -> None:
     config = TrainConfig(epochs=2, train_subset=2_048, seed=7, log_every=4)
     first = train(config, tmp_path / "a", splits=splits)
@@ -107,6 +110,7 @@ def test_divergence_is_recorded_not_crashed(splits: data.MnistSplits, tmp_path: 
         json.loads(line, parse_constant=lambda name: pytest.fail(f"bare {name} in metrics"))
 
 
+@numerics
 def test_learning_rate_one_does_not_learn(splits: data.MnistSplits, tmp_path: Path) -> None:
     """The lecture: at lr 1 the loss does not go down (or it diverges); either is handled.
 
@@ -122,6 +126,7 @@ def test_learning_rate_one_does_not_learn(splits: data.MnistSplits, tmp_path: Pa
         assert result.best_val_error > 0.5
 
 
+@numerics
 def test_checkpoint_round_trip(splits: data.MnistSplits, tmp_path: Path) -> None:
     train(TrainConfig(epochs=1, train_subset=1_024), tmp_path / "run", splits=splits)
     run = open_run(tmp_path / "run")
@@ -140,6 +145,7 @@ def test_checkpoint_round_trip(splits: data.MnistSplits, tmp_path: Path) -> None
     assert state["epoch"] == 1 and state["batch"] == 0 and state["config"]["lr"] == 0.1
 
 
+@numerics
 def test_stop_request_checkpoints_mid_epoch_and_resume_matches(
     splits: data.MnistSplits, tmp_path: Path
 ) -> None:
@@ -300,6 +306,7 @@ def test_every_run_however_short_draws_a_curve(splits: data.MnistSplits, tmp_pat
     assert TrainConfig(log_every=20).loss_log_every == 20  # older runs keep theirs
 
 
+@numerics
 def test_quick_demo_learns(splits: data.MnistSplits, tmp_path: Path) -> None:
     """The quick demo must show learning: measured test risk 0.037 (seed 0, AMD EPYC) after
     about 3 s of training. 0.15 is four times that and six times better than chance (0.90),

@@ -15,6 +15,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from core.arithmetic import conv_param_count, conv_transpose_macs, conv_transpose_output_size
 from core.transposed import conv_transpose2d
 
+# Floats from conv/linear kernels: run again under a capped instruction set (tests/isa.py).
+pytestmark = pytest.mark.numerics
+
 SETTINGS = settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 axis = st.fixed_dictionaries(
