@@ -22,6 +22,13 @@ run never keeps either.
 Stop is a file in the run folder (`stop.request`), read by the waiting job and, every batch,
 by the trainer: a signal could land while the trainer's interpreter is still starting, before
 it can handle one, and kill it.
+
+A stalled run (alive, holding its lock and slot, but no heartbeat within its bound: core/runs.py)
+cannot read a file, so Stop ends it by signal (`end_stalled`: SIGTERM and SIGCONT, then SIGKILL,
+to its whole process group when it leads one, so data-parallel workers go with it) and marks it
+`crashed` saying why; it resumes from its last checkpoint like any crash. The queue does not
+wait behind one forever: the run next in line ends a run stalled for KILL_AFTER_STALLS times its
+bound, and takes the slot.
 """
 
 from __future__ import annotations
@@ -64,6 +71,8 @@ POLL_SECONDS = 0.5
 PRELOAD_ENV = "CNN_QUEUE_PRELOAD"  # "0": the run next in line does not load ahead (a baseline)
 JOB_FILE = "job.json"
 DELETE_WAIT_SECONDS = 5.0
+KILL_AFTER_STALLS = 2.0  # the queue ends a run stalled this many times its stall bound
+TERM_WAIT_SECONDS = 5.0  # after SIGTERM, before SIGKILL
 
 
 def max_parallel() -> int:
@@ -253,12 +262,102 @@ def resume(run: Run, viewer: Viewer | None = None, limit: int | None = None) -> 
 
 def stop(run: Run, viewer: Viewer | None = None) -> None:
     """Ask the run to stop: a running one after its current batch (it checkpoints and ends
-    `stopped`), a queued one before it starts. A run nobody trains is left as it is.
-    With a classroom `viewer`, only the run's owner or the teacher may."""
+    `stopped`), a queued one before it starts, a stalled one by signal (`end_stalled`). A run
+    nobody trains is left as it is. With a classroom `viewer`, only the run's owner or the
+    teacher may."""
     if viewer is not None:
         viewer.check_manage(run, "stop")
-    if run.is_locked():
+    if not run.is_locked():
+        return
+    try:
+        stalled = run.stall()
+    except RunDamagedError:
+        stalled = None
+    if stalled is not None:
+        end_stalled(run, stalled[0], "stopped by request")
+    else:
         run.request_stop()
+
+
+def _signal_trainer(pid: int, sig: int) -> None:
+    """`sig` to the trainer, and to its process group when it leads one (a job: its own
+    session, data-parallel workers included; never a terminal's group that merely holds it)."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _wait_unlocked(run: Run, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while run.is_locked():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def end_stalled(run: Run, stalled_for: float, why: str) -> bool:
+    """End a stalled run's process (SIGTERM and SIGCONT, then SIGKILL after TERM_WAIT_SECONDS)
+    and mark it `crashed` with the reason; True when it ended. Its last checkpoint is intact:
+    resume continues from there."""
+    pid = run.lock_holder_pid()
+    if pid is None or pid == os.getpid():
+        return False
+    how = "SIGTERM"
+    _signal_trainer(pid, signal.SIGTERM)
+    _signal_trainer(pid, signal.SIGCONT)  # a stopped process handles its SIGTERM only once woken
+    if not _wait_unlocked(run, TERM_WAIT_SECONDS):
+        how = "SIGKILL"
+        _signal_trainer(pid, signal.SIGKILL)
+        if not _wait_unlocked(run, 10.0):
+            return False
+    try:
+        lock = run.acquire_lock(wait=0.0)
+    except RunBusyError:
+        return True  # resumed by someone else at once: theirs now
+    try:
+        status = run.read_status()
+        if status["state"] not in ("completed", "diverged", "failed"):
+            extra = {k: v for k, v in status.items() if k in ("epoch", "epochs")}
+            message = (
+                f"stalled: no progress for {stalled_for:.0f} s, so it was ended ({why}, {how});"
+                " resume to continue from its last checkpoint"
+            )
+            run.write_status("crashed", message, **extra)
+            print(f"run {run.id}: {message}", file=sys.stderr, flush=True)
+    except RunDamagedError:
+        pass
+    finally:
+        os.close(lock)
+    return True
+
+
+def end_stalled_runs(root: Path) -> list[str]:
+    """End every run under `root` stalled for more than KILL_AFTER_STALLS times its bound:
+    what the run next in line does, so the queue never waits behind a hung trainer."""
+    ended = []
+    if not root.is_dir():
+        return ended
+    for path in root.iterdir():
+        if not (path / "status.json").is_file():
+            continue
+        run = Run(path)
+        try:
+            found = run.stall()
+        except RunDamagedError:
+            continue
+        if found is None or not run.is_locked():
+            continue
+        age, bound, _ = found
+        if age > KILL_AFTER_STALLS * bound and end_stalled(
+            run, age, f"the queue waited behind it for more than {KILL_AFTER_STALLS * bound:.0f} s"
+        ):
+            ended.append(run.id)
+    return ended
 
 
 def delete(run: Run, viewer: Viewer | None = None) -> None:
@@ -271,8 +370,8 @@ def delete(run: Run, viewer: Viewer | None = None) -> None:
         state = job_state(run).get("state")
     except RunDamagedError:
         state = "running" if run.is_locked() else "damaged"
-    if state == "running":
-        raise ValueError(f"run {run.id} is still running: stop it first")
+    if state in ("running", "stalled"):
+        raise ValueError(f"run {run.id} is still {state}: stop it first")
     if state == "queued":
         run.request_stop()
         deadline = time.monotonic() + DELETE_WAIT_SECONDS
@@ -409,6 +508,8 @@ def work(run_dir: Path) -> int:
         ahead = _queued_before(run, root)
         if ahead < slots and _take_slot(root, slots) is not None:
             break
+        if ahead == 0:  # first in line: a hung trainer must not hold the slot forever
+            end_stalled_runs(root)
         if ahead < slots and os.environ.get(PRELOAD_ENV, "1") != "0":
             preload.start()  # next in line: every slot is busy, but not for long
         time.sleep(POLL_SECONDS)
@@ -427,17 +528,40 @@ def work(run_dir: Path) -> int:
     os.execv(sys.executable, [sys.executable, "-m", "core.train", *argv])  # same PID, same locks
 
 
+def print_status(runs_root: Path | None) -> int:
+    """One line a run, as the pages see it (stalled and crashed runs included)."""
+    runs = list_runs(runs_root)
+    if not runs:
+        print(f"no runs in {runs_root or default_runs_dir()}")
+    for run in runs:
+        summary = summarize(run)
+        line = f"{summary.id}  {summary.state:<9} {summary.progress_text()}"
+        if summary.state in ("stalled", "crashed", "failed", "damaged") and summary.message:
+            line += f"\n    {summary.message.splitlines()[0]}"
+        print(line)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.jobs", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     work_parser = sub.add_parser("work", help="(internal) wait for a slot, then train a run")
     work_parser.add_argument("run_dir", type=Path)
+    status_parser = sub.add_parser("status", help="each run's state, as the pages show it")
+    status_parser.add_argument("runs_root", type=Path, nargs="?", default=None)
+    stop_parser = sub.add_parser("stop", help="stop a run (a stalled one is ended by signal)")
+    stop_parser.add_argument("run_dir", type=Path)
     args = parser.parse_args(argv)
+    if args.command == "status":
+        return print_status(args.runs_root)
+    if args.command == "stop":
+        try:
+            stop(open_run(args.run_dir))
+        except (ValueError, FileNotFoundError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return 0
     return work(args.run_dir)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 # ------------------------------------------------------------------ summaries for tables
@@ -469,6 +593,7 @@ class RunSummary:
     started: float | None = None
     duration_s: float | None = None
     images_per_second: float | None = None
+    heartbeat_age_s: float | None = None  # since the trainer last showed progress (running)
 
     @property
     def damaged(self) -> bool:
@@ -498,6 +623,8 @@ class RunSummary:
         """One honest line: where the run is, never '100%' beside 'batch 0'."""
         if self.state == "queued":
             return "queued, waiting for a free slot"
+        if self.state == "stalled":
+            return f"stalled at epoch {self.epochs_done + 1}/{self.epochs}: no progress (see why)"
         if self.state != "running":
             return self.state
         if self.epochs_done >= self.epochs:
@@ -572,7 +699,17 @@ def summarize(run: Run, metrics: list[dict] | None = None) -> RunSummary:
         started=started,
         duration_s=(end - started) if (started and end) else None,
         images_per_second=speed,
+        heartbeat_age_s=heartbeat_age(run, status),
     )
+
+
+def heartbeat_age(run: Run, status: dict) -> float | None:
+    """Seconds since a running run's last heartbeat (or its start), None when not running."""
+    if status.get("state") not in ("running", "stalled"):
+        return None
+    beat = run.read_heartbeat()
+    times = [t for t in (status.get("updated"), beat and beat["time"]) if t]
+    return max(0.0, time.time() - max(times)) if times else None
 
 
 # ------------------------------------------------------------------ the queue, as students see it
@@ -623,3 +760,7 @@ def estimated_starts(
         total = length(summary)
         free_at[index] = None if total is None else start + total
     return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

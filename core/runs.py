@@ -10,6 +10,7 @@ A run folder holds
   test.json              test risk and summary of the best model on the 10,000 test images
   test_predictions.npz   per-image labels, predictions and probabilities
   stop.request           present when someone asked the run to stop (the page's Stop)
+  heartbeat.json         the trainer's last sign of life: its step, the time, its slowest gap
   epochs/epoch-NNN.pt    the weights after each epoch (000: the random start), 247 KB each
 
 Who is training a run is answered by the kernel, not by a PID in a file: the process that
@@ -17,6 +18,13 @@ queues or trains a run holds an exclusive `flock` on `run.lock` for as long as i
 the kernel drops it however that process ends. A run whose status says queued/running while
 nobody holds the lock is `crashed` (`Run.current_status`), whichever way it was started; a
 second trainer that cannot take the lock is refused (`RunBusyError`).
+
+A live lock is not proof of progress: a trainer that is stopped (SIGSTOP), swapping or
+deadlocked keeps it. So the trainer also writes a heartbeat (`heartbeat.json`, at most once a
+second, with the progress it logs anyway), and a run whose heartbeat is older than its bound
+(STALL_FACTOR x the slowest gap between its own beats so far, at least $CNN_STALL_SECONDS, 60 by
+default) reads `stalled`: never stored, always measured, so a run that beats again is `running`
+again. A queued run next in line ends a run stalled for twice that bound (core/jobs.py).
 
 Nothing is lost on a crash: the metrics log is appended and flushed as it goes and fsynced at
 each epoch; everything else is written atomically (temp file + rename). Every reader checks
@@ -45,7 +53,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNS_DIR_ENV = "CNN_RUNS_DIR"
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 STATES = ("queued", "running", "completed", "stopped", "diverged", "failed", "crashed")
-ACTIVE_STATES = ("queued", "running")
+# `stalled` is never written: current_status() reports it for a running run whose heartbeat
+# is too old (it still holds its lock and its slot).
+ACTIVE_STATES = ("queued", "running", "stalled")
 FINAL_STATES = ("completed", "stopped", "diverged", "failed", "crashed")
 LOCK_FILE = "run.lock"
 STOP_FILE = "stop.request"
@@ -54,6 +64,23 @@ LOG_FILE = "output.log"  # a background job's stdout and stderr (core/jobs.py)
 LOCK_FD_ENV = "CNN_RUN_LOCK_FD"  # a lock handed from the job process to its trainer
 LOCK_WAIT_SECONDS = 1.0  # a reader's probe holds the lock for microseconds: retry that long
 CRASH_MESSAGE = "the training process ended without saying why (killed, or out of memory)"
+HEARTBEAT_FILE = "heartbeat.json"
+STALL_SECONDS_ENV = "CNN_STALL_SECONDS"  # the least heartbeat age that reads `stalled`
+DEFAULT_STALL_SECONDS = 60.0
+STALL_FACTOR = 10.0  # times the slowest gap between the run's own beats so far
+HEARTBEAT_EVERY = 1.0  # seconds: how often the trainer writes its beat, at most
+
+
+def stall_floor() -> float:
+    try:
+        return max(0.5, float(os.environ.get(STALL_SECONDS_ENV, DEFAULT_STALL_SECONDS)))
+    except ValueError:
+        return DEFAULT_STALL_SECONDS
+
+
+def stall_bound(slowest_gap: float) -> float:
+    """Seconds without a heartbeat after which a running run reads `stalled`."""
+    return max(stall_floor(), STALL_FACTOR * max(0.0, slowest_gap))
 
 
 class RunDamagedError(ValueError):
@@ -259,14 +286,18 @@ class Run:
         return status
 
     def current_status(self) -> dict:
-        """The status, corrected: queued/running with nobody holding the lock is `crashed`.
+        """The status, corrected: queued/running with nobody holding the lock is `crashed`,
+        and running with a heartbeat older than its bound is `stalled` (with `stalled_for`,
+        the heartbeat's age in seconds, and `stall_bound`).
 
         A crash is found once and recorded in status.json (under the lock, so it cannot
         overwrite a trainer that has just started), so pages that poll every second do not
         look for it again."""
         status = self.read_status()
-        if status["state"] in FINAL_STATES or self.is_locked():
+        if status["state"] in FINAL_STATES:
             return status
+        if self.is_locked():
+            return self._with_stall(status)
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError:
@@ -284,6 +315,65 @@ class Run:
             return self.read_status()
         finally:
             os.close(fd)  # closing drops the lock
+
+    # -- the heartbeat
+    @property
+    def heartbeat_path(self) -> Path:
+        return self.path / HEARTBEAT_FILE
+
+    def write_heartbeat(self, step: int, slowest_gap: float) -> None:
+        """A small file replaced in one rename, not fsynced: a lost beat costs nothing."""
+        record = {"step": step, "time": time.time(), "slowest_gap": slowest_gap}
+        tmp = self.path / f".{HEARTBEAT_FILE}.{os.getpid()}.part"
+        tmp.write_text(json.dumps(record))
+        os.replace(tmp, self.heartbeat_path)
+
+    def read_heartbeat(self) -> dict | None:
+        """The last beat, or None when there is none (or it cannot be read)."""
+        try:
+            beat = json.loads(self.heartbeat_path.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(beat, dict) or not _is_number(beat.get("time")):
+            return None
+        if not _is_number(beat.get("slowest_gap")):
+            beat["slowest_gap"] = 0.0
+        return beat
+
+    def stall(self, status: dict | None = None) -> tuple[float, float, dict | None] | None:
+        """(seconds since the last sign of life, the bound, the beat) when a running run has
+        passed its bound, else None. Its sign of life: the heartbeat, or the status file's
+        time when it is newer (written when the attempt started)."""
+        status = status if status is not None else self.read_status()
+        if status.get("state") != "running":
+            return None
+        beat = self.read_heartbeat()
+        last = status.get("updated") if _is_number(status.get("updated")) else 0.0
+        slowest = 0.0
+        if beat is not None and beat["time"] >= last:
+            last, slowest = beat["time"], float(beat["slowest_gap"])
+        age, bound = time.time() - last, stall_bound(slowest)
+        return (age, bound, beat) if age > bound else None
+
+    def _with_stall(self, status: dict) -> dict:
+        found = self.stall(status)
+        if found is None:
+            return status
+        age, bound, beat = found
+        where = f" (last at step {beat['step']})" if beat and _is_count(beat.get("step")) else ""
+        message = (
+            f"stalled: no progress for {age:.0f} s{where}, longer than this run's bound of"
+            f" {bound:.0f} s; its process is alive but not training (stopped, swapping or hung)."
+            " Stop it (it is ended if it does not answer), then resume it from its last"
+            " checkpoint"
+        )
+        return {
+            **status,
+            "state": "stalled",
+            "message": message,
+            "stalled_for": age,
+            "stall_bound": bound,
+        }
 
     def is_locked(self) -> bool:
         """True while some process holds the run's lock (queues or trains it)."""

@@ -41,7 +41,14 @@ from core.config import (  # noqa: F401  (re-exported: pages and tests import th
 )
 from core.files import atomic_write
 from core.lenet import LeNet5
-from core.runs import Run, RunDamagedError, atomic_write_json, create_run, open_run
+from core.runs import (
+    HEARTBEAT_EVERY,
+    Run,
+    RunDamagedError,
+    atomic_write_json,
+    create_run,
+    open_run,
+)
 
 EVAL_BATCH_SIZE = 2048
 CHECKPOINT_KEYS = (
@@ -232,6 +239,11 @@ class Trainer:
         self.best_weights: dict[str, torch.Tensor] | None = None  # also in best.pt, with a run
         self.metrics_written = 0  # records in metrics.jsonl that this state accounts for
         self.history: list[EpochInfo] = []
+        # The heartbeat (core/runs.py): when this attempt last showed progress, the slowest
+        # gap between two signs so far (it sets the run's stall bound), the last file write.
+        self.last_progress: float | None = None
+        self.slowest_gap = 0.0
+        self.last_beat_written = -math.inf
 
     # ------------------------------------------------------------------ checkpoints
     def state(self) -> dict:
@@ -300,6 +312,20 @@ class Trainer:
         if self.run is not None and records:
             self.run.append_metrics(records, sync=sync)
         self.metrics_written += len(records)
+        self.beat(force=sync)
+
+    def beat(self, force: bool = False) -> None:
+        """A sign of life with the progress just logged: heartbeat.json, at most once every
+        HEARTBEAT_EVERY seconds (and at the start and end of every epoch)."""
+        now = time.monotonic()
+        if self.last_progress is not None:
+            self.slowest_gap = max(self.slowest_gap, now - self.last_progress)
+        self.last_progress = now
+        if self.run is None or not (force or now - self.last_beat_written >= HEARTBEAT_EVERY):
+            return
+        batches_per_epoch = math.ceil(len(self.train_y) / self.config.batch_size)
+        self.run.write_heartbeat(self.epoch * batches_per_epoch + self.batch, self.slowest_gap)
+        self.last_beat_written = now
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> TrainResult:
@@ -336,6 +362,7 @@ class Trainer:
         log_every = config.loss_log_every
         if self.run is not None:
             self.run.write_status("running", epoch=self.epoch, epochs=config.epochs)
+        self.beat(force=True)
         pending: list[dict] = []
         while self.epoch < config.epochs:
             if self.epoch == 0 and self.batch == 0:

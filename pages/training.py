@@ -141,7 +141,7 @@ def compute_queue_places(
         return {}  # the page polls every 2 s: read the queue only when there is one
     by_id = {s.id: s for s in summaries}
     order = [by_id[run.id] for run in jobs.queue_order(runs_root) if run.id in by_id]
-    running = [s for s in summaries if s.state == "running"]
+    running = [s for s in summaries if s.state in ("running", "stalled")]
     return jobs.estimated_starts(running, order, jobs.max_parallel(), jobs.typical_speed(summaries))
 
 
@@ -304,7 +304,7 @@ def progress_panel() -> None:
     if student:
         # A class's queue can be long: a student sees what trains now and their own runs.
         own = mine(summaries)
-        shown = [s for s in shown if s.state == "running" or s.id in own]
+        shown = [s for s in shown if s.state in ("running", "stalled") or s.id in own]
         others = len(summaries) - len(shown)
         if others:
             st.caption(f"{others} more run{'s' if others != 1 else ''} queued by other students.")
@@ -317,6 +317,8 @@ def progress_panel() -> None:
         buttons = button_column.container(horizontal=True, horizontal_alignment="right")
         if summary.state == "queued":
             text_column.markdown(f"{label}: {queue_text(queue.get(summary.id))}")
+        elif summary.state == "stalled":
+            text_column.warning(f"{label}: {plain(summary.message or 'stalled')}")
         elif summary.batches_done == 0:
             text_column.markdown(f"{label}: {summary.progress_text()}")
         else:
@@ -328,6 +330,7 @@ def progress_panel() -> None:
                 f"{label}: {summary.progress_text()}  \n"
                 f"`{'█' * filled}{'░' * (30 - filled)}` {summary.progress:.0%} · {speed}"
                 f" images/s · ETA {format_seconds(summary.eta_s)}"
+                + heartbeat_text(summary.heartbeat_age_s)
             )
         if not may_manage(summary.id):
             continue  # another student's run: read-only
@@ -338,12 +341,21 @@ def progress_panel() -> None:
                 st.error(f"Could not stop it: {plain(error)}")
             else:
                 changed()
-                st.toast(
-                    f"Stopping {summary.id}"
-                    + (" before it starts" if summary.state == "queued" else " after its batch")
-                )
+                when = {
+                    "queued": " before it starts",
+                    "stalled": ": it was not answering, so"
+                    " it was ended; resume it from its last checkpoint",
+                }
+                st.toast(f"Stopping {summary.id}" + when.get(summary.state, " after its batch"))
         if summary.state == "queued":
             delete_controls(summary.id, "queued", buttons)
+
+
+def heartbeat_text(age: float | None) -> str:
+    """How long ago the trainer last showed progress, once that is worth saying."""
+    if age is None or age < 5:
+        return ""
+    return f" · no progress for {format_seconds(age)}"
 
 
 def mine(summaries: list[jobs.RunSummary]) -> set[str]:
