@@ -6,8 +6,10 @@
 
 Prints one line `Classroom ready at http://HOST:PORT (N workers)` once every worker answers
 and HAProxy forwards to each; Ctrl-C (or SIGTERM) stops the proxy and every worker. A mistake
-in the arguments or a missing HAProxy is one line on stderr and exit status 2; a worker or the
-proxy that dies stops everything, one line on stderr, exit status 1. README, "Classroom".
+in the arguments or a missing HAProxy is one line on stderr and exit status 2. A worker that
+dies is started again on its port (a line says so; HAProxy sends its students to the others
+meanwhile); the proxy dying, or a worker dying more than --max-restarts times in 10 minutes,
+stops everything, one line on stderr, exit status 1. README, "Classroom".
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from classroom.hosts import HostError, allowed_hosts
 from classroom.launch import INSTALL_HINT, ClassroomError, ClassroomSettings, find_haproxy, run
 
 TOKEN_ENV = "CNN_TEACHER_TOKEN"
+MIN_TOKEN_LENGTH = 12
 
 
 def _count(low: int, high: int):
@@ -62,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--teacher-token",
-        help=f"the teacher's token for managing every run (default: ${TOKEN_ENV}, else a"
-        " random one, printed once)",
+        help=f"the teacher's token for managing every run, {MIN_TOKEN_LENGTH} characters or"
+        f" more (default: ${TOKEN_ENV}, else a random one, printed once)",
     )
     parser.add_argument(
         "--runs-per-student",
@@ -71,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="K",
         help="training runs a student may have queued or running at once (default 1)",
+    )
+    parser.add_argument(
+        "--max-restarts",
+        type=_count(0, 100),
+        default=5,
+        metavar="N",
+        help="how often a worker that dies is started again within 10 minutes before the"
+        " class stops (default 5; 0: the first death stops the class)",
     )
     parser.add_argument(
         "--start-timeout",
@@ -101,6 +112,13 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
 
     token = args.teacher_token or os.environ.get(TOKEN_ENV) or ""
+    if token and len(token) < MIN_TOKEN_LENGTH:
+        given = "--teacher-token" if args.teacher_token else f"${TOKEN_ENV}"
+        return fail(
+            f"{given} is {len(token)} characters; a teacher token guards every run of the class"
+            f" and needs at least {MIN_TOKEN_LENGTH} (leave it out for a random one)",
+            2,
+        )
     if not token:
         token = secrets.token_urlsafe(12)
         say(f"Teacher token: {token} (type it under 'Teacher' in the sidebar to manage every run)")
@@ -112,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         teacher_token=token,
         runs_per_student=args.runs_per_student,
         start_timeout=float(args.start_timeout),
+        max_restarts=args.max_restarts,
     )
     try:
         code = run(settings, haproxy, say)

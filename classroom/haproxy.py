@@ -13,6 +13,7 @@ Why each part is there:
   another name (DNS rebinding) is refused at the door, before any worker sees it.
 - `timeout tunnel 1h`: a Streamlit tab is one long WebSocket; the client/server timeouts
   apply only until it is upgraded.
+- health checks, `redispatch` and `retries`: no request goes to a dead or starting worker.
 """
 
 from __future__ import annotations
@@ -89,9 +90,21 @@ backend workers
     balance leastconn
     # Sticky: a browser keeps its worker (its Streamlit sessions live in that process).
     cookie {WORKER_COOKIE} insert indirect nocache httponly
+    # A worker that dies (the launcher restarts it, classroom/launch.py) is out of the
+    # rotation at the first refused connection (observe layer4, on-error mark-down) or two
+    # failed health checks 1 s apart, and back after two good ones; a request that finds it
+    # dead is retried on another worker (redispatch), which then keeps that browser: the
+    # student's id is its own cookie, and its runs are on disk, so nothing of theirs is lost.
     option httpchk
     http-check send meth GET uri {HEALTH_PATH} ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
-    default-server inter 2s fall 3 rise 2
+    option redispatch 1
+    retries 3
+    # A GET cut off by a worker's death (an empty response) is asked again of another; a
+    # POST (an upload) never is: it may have done its work before the worker died.
+    retry-on conn-failure empty-response
+    http-request disable-l7-retry unless {{ method GET HEAD }}
+    default-server inter 1s fastinter 500ms downinter 1s fall 2 rise 2 \
+observe layer4 error-limit 1 on-error mark-down
 {servers}
 """

@@ -45,6 +45,8 @@ INSTALL_HINT = (
     "HAProxy is not installed: `apt-get install haproxy` (Debian/Ubuntu, as root), or `make proxy`"
 )
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+RESTART_WINDOW = 600.0  # seconds: deaths older than this are forgiven
+MAX_BACKOFF = 30.0
 
 
 class ClassroomError(RuntimeError):
@@ -60,6 +62,9 @@ class ClassroomSettings:
     teacher_token: str
     runs_per_student: int = 1
     start_timeout: float = 300.0
+    # A worker that dies is started again (after 1, 2, 4 ... s, at most 30 s) unless it has
+    # died more than this many times in the last RESTART_WINDOW seconds: then the class stops.
+    max_restarts: int = 5
 
 
 @dataclass
@@ -68,6 +73,11 @@ class Child:
     process: subprocess.Popen
     log: Path
     port: int | None = None  # a worker's port on 127.0.0.1
+    command: list[str] = field(default_factory=list)
+    env: dict[str, str] | None = None
+    deaths: list[float] = field(default_factory=list)  # monotonic times it was found dead
+    restart_at: float | None = None  # dead, to be started again then
+    restarted_at: float | None = None  # started again, not yet answering its health check
 
 
 @dataclass
@@ -158,11 +168,11 @@ def _end_with_parent() -> None:
         pass
 
 
-def _spawn(
-    name: str, command: list[str], log: Path, env: dict[str, str] | None, port: int | None = None
-) -> Child:
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
+def _popen(
+    command: list[str], log: Path, env: dict[str, str] | None, mode: str
+) -> subprocess.Popen:
+    with open(log, mode) as output:
+        return subprocess.Popen(
             command,
             cwd=REPO_ROOT,
             env=env,
@@ -172,7 +182,12 @@ def _spawn(
             start_new_session=True,
             preexec_fn=_end_with_parent,
         )
-    return Child(name, process, log, port)
+
+
+def _spawn(
+    name: str, command: list[str], log: Path, env: dict[str, str] | None, port: int | None = None
+) -> Child:
+    return Child(name, _popen(command, log, env, "wb"), log, port, command, env)
 
 
 _ALERT_PREFIX = re.compile(
@@ -197,21 +212,71 @@ def log_summary(path: Path) -> str:
         return ""
 
 
+def how_it_ended(child: Child) -> str:
+    """ "worker 1 (port 40123) was killed by SIGKILL: <its log's last line> (log: ...)"."""
+    code = child.process.poll()
+    detail = log_summary(child.log)
+    how = (
+        f"was killed by {signal.Signals(-code).name}"
+        if code is not None and code < 0 and -code in signal.valid_signals()
+        else f"exited with code {code}"
+    )
+    return f"{child.name} {how}" + (f": {detail}" if detail else "") + f" (log: {child.log})"
+
+
 def died(classroom: Classroom) -> ClassroomError | None:
     """The error for the first child that has exited, or None while all run."""
     for child in classroom.children():
-        code = child.process.poll()
-        if code is not None:
-            detail = log_summary(child.log)
-            how = (
-                f"was killed by {signal.Signals(-code).name}"
-                if code < 0 and -code in signal.valid_signals()
-                else f"exited with code {code}"
-            )
-            return ClassroomError(
-                f"{child.name} {how}" + (f": {detail}" if detail else "") + f" (log: {child.log})"
-            )
+        if child.process.poll() is not None:
+            return ClassroomError(how_it_ended(child))
     return None
+
+
+def backoff(deaths: int) -> float:
+    """Seconds before the restart after a worker's `deaths`-th recent death: 1, 2, 4, ... 30."""
+    return min(MAX_BACKOFF, 2.0 ** (deaths - 1))
+
+
+def heal(
+    classroom: Classroom,
+    settings: ClassroomSettings,
+    say: Callable[[str], None],
+    now: float | None = None,
+) -> None:
+    """One look at the children: a dead proxy stops the class (ClassroomError); a dead worker
+    is started again, on its port with its environment, after a back-off, or stops the class
+    when it has died more than `settings.max_restarts` times in RESTART_WINDOW seconds. Says
+    each death, restart and return in a line. HAProxy keeps students away from it meanwhile."""
+    now = time.monotonic() if now is None else now
+    if classroom.proxy is not None and classroom.proxy.process.poll() is not None:
+        raise ClassroomError(how_it_ended(classroom.proxy))
+    for child in classroom.workers:
+        if child.restarted_at is not None and child.process.poll() is None:
+            if child.port is not None and worker_ready(child.port):
+                say(f"{child.name} is back, {now - child.deaths[-1]:.1f} s after it died")
+                child.restarted_at = None
+            continue
+        if child.restart_at is None and child.process.poll() is not None:
+            child.deaths = [t for t in child.deaths if now - t < RESTART_WINDOW] + [now]
+            ended = how_it_ended(child)
+            recent = len(child.deaths)
+            if recent > settings.max_restarts:
+                window = f"{RESTART_WINDOW / 60:.0f} min"
+                raise ClassroomError(
+                    f"{ended}; it died {recent} times in {window}, more than"
+                    f" --max-restarts {settings.max_restarts}"
+                )
+            wait = backoff(recent)
+            child.restart_at = now + wait
+            say(
+                f"{ended}; starting it again in {wait:.0f} s"
+                f" (restart {recent} of {settings.max_restarts} allowed in"
+                f" {RESTART_WINDOW / 60:.0f} min); HAProxy sends its students to the others"
+            )
+        if child.restart_at is not None and now >= child.restart_at:
+            child.process = _popen(child.command, child.log, child.env, "ab")
+            child.restart_at, child.restarted_at = None, now
+            say(f"{child.name} started again (pid {child.process.pid})")
 
 
 def start(settings: ClassroomSettings, haproxy: str, state_dir: Path) -> Classroom:
@@ -350,8 +415,9 @@ def run(
     say: Callable[[str], None],
     state_dir: Path | None = None,
 ) -> int:
-    """Start the classroom, say when it is ready, serve until a stop signal or a child's
-    death; always stop every child. 0 after a stop signal; raises ClassroomError otherwise."""
+    """Start the classroom, say when it is ready, serve until a stop signal (restarting a
+    worker that dies, `heal`); always stop every child. 0 after a stop signal; raises
+    ClassroomError when the start fails, the proxy dies or a worker dies too often."""
     stopping = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in STOP_SIGNALS}
     own_state_dir = state_dir is None
@@ -371,9 +437,7 @@ def run(
                 line += f":{settings.port}"
             say(line + ". Ctrl-C stops it.")
             while not stopping.wait(0.5):
-                problem = died(classroom)
-                if problem:
-                    raise problem
+                heal(classroom, settings, say)
         failed = False
         return 0
     finally:

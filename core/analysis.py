@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import io
+import json
 import os
 import signal
 import subprocess
@@ -29,7 +30,13 @@ from pathlib import Path
 
 import numpy as np
 
-from core.files import atomic_write, atomic_write_json
+from core.files import (
+    atomic_write,
+    atomic_write_json,
+    describe_storage_error,
+    is_storage_error,
+    write_in_place,
+)
 from core.runs import Run, RunDamagedError, open_run, read_json
 
 ANALYSIS_DIR = "analysis"
@@ -205,8 +212,20 @@ def work(run_dir: Path, first: str | None = None) -> int:
         compute(run, sorted(parts, key=lambda part: part != first), report)
     except (OSError, ValueError, RuntimeError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        atomic_write_json(path, {"part": None, "fraction": 0.0, "error": reason[:300]})
-        print(f"run {run.id}: {reason}", file=sys.stderr)
+        if is_storage_error(error):
+            reason = describe_storage_error(error, run.path) + ": free some space, then try again"
+        record = {"part": None, "fraction": 0.0, "error": reason[:300]}
+        try:
+            atomic_write_json(path, record)
+        except OSError:  # the disk is full: the progress file's own block takes the line
+            try:
+                write_in_place(path, json.dumps(record).encode())
+            except OSError:
+                pass  # the page then says the analysis ended without a word
+        try:
+            print(f"run {run.id}: {reason}", file=sys.stderr)
+        except OSError:
+            pass  # its log is on that same disk
         return 1
     atomic_write_json(path, {"part": None, "fraction": 1.0, "error": None})
     return 0

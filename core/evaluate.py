@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.files import atomic_write
+from core.files import atomic_write, is_storage_error
 from core.runs import Run, RunDamagedError
 
 EVALUATION_FILE = "evaluation.npz"
@@ -131,7 +131,13 @@ def evaluate_run(run: Run, data_dir: str | None = None, epoch: int | None = None
     result = Evaluation(labels.numpy().astype(np.int64), probabilities.numpy().astype(np.float32))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, labels=result.labels, probabilities=result.probabilities)
-    atomic_write(_cache_path(run, epoch), buffer.getvalue())
+    try:
+        atomic_write(_cache_path(run, epoch), buffer.getvalue())
+    except OSError as error:
+        if not is_storage_error(error):
+            raise
+        # A cache: on a full or read-only disk the page still gets its numbers, computed again
+        # next time (seconds) instead of read back.
     return result
 
 

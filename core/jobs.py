@@ -48,7 +48,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core.files import atomic_write_json
+from core.files import (
+    StorageError,
+    atomic_write_json,
+    describe_storage_error,
+    is_storage_error,
+)
 from core.owners import RunLimitError, Viewer, owner_of, owners_lock_path, valid_owner, write_owner
 from core.runs import (
     ACTIVE_STATES,
@@ -174,18 +179,30 @@ def submit_all(
     root = Path(runs_root) if runs_root else default_runs_dir()
     run_ids = run_ids or [None] * len(configs)
     run_dirs = [root / validate_run_id(r) if r else None for r in run_ids]
-    with _within_limit(root, owner, limit, len(configs)):
-        started = []
-        for config, run_dir in zip(configs, run_dirs, strict=True):
-            run, lock = create_run(asdict(config), run_dir, root)
-            try:
-                write_owner(run, owner)
-                run.write_status("queued", "waiting for a free slot", queued_at=time.time())
-            except BaseException:
-                os.close(lock)
-                raise
-            _spawn(run, lock)
-            started.append(run)
+    from core.train import ensure_room
+
+    for config in configs:  # each needs its room; several at once are checked one by one
+        ensure_room(config, root)
+    started: list[Run] = []
+    try:
+        with _within_limit(root, owner, limit, len(configs)):
+            for config, run_dir in zip(configs, run_dirs, strict=True):
+                run, lock = create_run(asdict(config), run_dir, root)
+                try:
+                    write_owner(run, owner)
+                    run.write_status("queued", "waiting for a free slot", queued_at=time.time())
+                except BaseException:
+                    os.close(lock)
+                    shutil.rmtree(run.path, ignore_errors=True)  # never started: no run
+                    raise
+                _spawn(run, lock)
+                started.append(run)
+    except OSError as error:
+        if not is_storage_error(error) or isinstance(error, StorageError):
+            raise
+        done = f" ({len(started)} of {len(configs)} started)" if started else ""
+        advice = f": free some space, then start it again{done}"
+        raise StorageError(error, describe_storage_error(error, root) + advice) from None
     return started
 
 
@@ -252,12 +269,23 @@ def resume(run: Run, viewer: Viewer | None = None, limit: int | None = None) -> 
         except RunBusyError as error:
             raise ValueError(str(error)) from None
         try:
-            run.clear_stop_request()
-            run.write_status("queued", "waiting for a free slot (resume)", queued_at=time.time())
-        except BaseException:
-            os.close(lock)
-            raise
-        _spawn(run, lock)
+            try:
+                run.clear_stop_request()
+                queued = time.time()
+                run.write_status("queued", "waiting for a free slot (resume)", queued_at=queued)
+            except BaseException:
+                os.close(lock)
+                raise
+            _spawn(run, lock)  # hands the lock to the job, or closes it
+        except OSError as error:
+            if not is_storage_error(error):
+                raise
+            message = describe_storage_error(error, run.path) + ": free some space, then resume"
+            try:
+                run.write_status("crashed", message)  # what it was, and now why it stays so
+            except OSError:
+                pass
+            raise StorageError(error, message) from None
 
 
 def stop(run: Run, viewer: Viewer | None = None) -> None:

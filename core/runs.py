@@ -47,7 +47,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.files import atomic_write, atomic_write_json, json_safe, remove_partial_files
+from core.files import (
+    DISK_FULL_ERRNOS,
+    atomic_write,
+    atomic_write_json,
+    json_safe,
+    remove_partial_files,
+    write_in_place,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNS_DIR_ENV = "CNN_RUNS_DIR"
@@ -128,21 +135,27 @@ def read_json(path: Path) -> Any:
         return json.load(handle)
 
 
-def _read_json_file(path: Path) -> Any:
-    """The JSON in `path`; FileNotFoundError when absent, RunDamagedError when unreadable."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        raise RunDamagedError(path.name, f"cannot be read ({error.strerror or error})") from None
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise RunDamagedError(path.name, "is not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        reason = f"is not valid JSON ({error.msg}, line {error.lineno})"
-        raise RunDamagedError(path.name, reason) from None
+def _read_json_file(path: Path, tries: int = 1) -> Any:
+    """The JSON in `path`; FileNotFoundError when absent, RunDamagedError when unreadable.
+    `tries` 2: a file that may be rewritten in place (status.json on a full disk) is read again
+    50 ms later before it is called damaged."""
+    for attempt in range(tries):
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise
+        except OSError as error:
+            message = f"cannot be read ({error.strerror or error})"
+            raise RunDamagedError(path.name, message) from None
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            problem = "is not UTF-8 text"
+        except json.JSONDecodeError as error:
+            problem = f"is not valid JSON ({error.msg}, line {error.lineno})"
+        if attempt + 1 < tries:
+            time.sleep(0.05)
+    raise RunDamagedError(path.name, problem)
 
 
 def _is_number(value: Any) -> bool:
@@ -262,12 +275,19 @@ class Run:
         if state not in STATES:
             raise ValueError(f"unknown run state {state!r}")
         record = {"state": state, "message": message, "updated": time.time(), **extra}
-        atomic_write_json(self.status_path, record)
+        try:
+            atomic_write_json(self.status_path, record)
+        except OSError as error:
+            # A full disk may not give a temp file even these few hundred bytes; the status
+            # file's own block takes them (it is there from the start, core.runs.create_run).
+            if error.errno not in DISK_FULL_ERRNOS or not self.status_path.is_file():
+                raise
+            write_in_place(self.status_path, json.dumps(json_safe(record), indent=2).encode())
 
     def read_status(self) -> dict:
         """The status file as written, checked: a dict with a known state."""
         try:
-            status = _read_json_file(self.status_path)
+            status = _read_json_file(self.status_path, tries=2)
         except FileNotFoundError:
             raise RunDamagedError("status.json", "is missing") from None
         if not isinstance(status, dict):
@@ -465,12 +485,18 @@ class Run:
 
     # -- metrics
     def append_metrics(self, records: Iterable[dict], sync: bool = False) -> None:
-        with open(self.metrics_path, "a") as handle:
-            for record in records:
-                handle.write(json.dumps(json_safe(record)) + "\n")
-            handle.flush()
-            if sync:
-                os.fsync(handle.fileno())
+        """A write cut short by a full disk leaves at most a half last line, which readers
+        skip and a resume truncates away."""
+        try:
+            with open(self.metrics_path, "a") as handle:
+                for record in records:
+                    handle.write(json.dumps(json_safe(record)) + "\n")
+                handle.flush()
+                if sync:
+                    os.fsync(handle.fileno())
+        except OSError as error:
+            error.filename = str(self.metrics_path)
+            raise
 
     def read_metrics(self) -> list[dict]:
         """Every complete, well-formed record. A half-written last line (a crash mid-write)
@@ -635,6 +661,7 @@ def create_run(
         raise FileExistsError(
             f"{run.path} exists and is not an empty folder: choose a new folder for the run"
         )
+    made = not run.path.exists()
     lock = run.acquire_lock(wait=0.0)
     try:
         # Status before config: a folder is listed as a run once it has config.json.
@@ -642,6 +669,8 @@ def create_run(
         run.write_config(config)
     except BaseException:
         os.close(lock)
+        if made:  # a full disk, say: leave no half-made folder behind
+            shutil.rmtree(run.path, ignore_errors=True)
         raise
     return run, lock
 

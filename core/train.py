@@ -13,6 +13,7 @@ data-parallel: this process and workers it starts share every batch (core/parall
 
 from __future__ import annotations
 
+import errno
 import io
 import math
 import os
@@ -39,7 +40,15 @@ from core.config import (  # noqa: F401  (re-exported: pages and tests import th
     resolve_device,
     resolve_workers,
 )
-from core.files import atomic_write
+from core.files import (
+    DISK_FULL_ERRNOS,
+    StorageError,
+    atomic_write,
+    describe_storage_error,
+    format_bytes,
+    free_bytes,
+    is_storage_error,
+)
 from core.lenet import LeNet5
 from core.runs import (
     HEARTBEAT_EVERY,
@@ -47,6 +56,7 @@ from core.runs import (
     RunDamagedError,
     atomic_write_json,
     create_run,
+    default_runs_dir,
     open_run,
 )
 
@@ -547,6 +557,80 @@ def save_predictions(
     atomic_write(path, buffer.getvalue())
 
 
+# What a run's files take beyond its weights (measured on the lecture's LeNet-5, 20 epochs:
+# each epoch's metrics ~24 KB at log_every 10, test_predictions.npz ~390 KB, the small JSONs).
+PREDICTIONS_BYTES = 400_000
+METRICS_BYTES_PER_RECORD = 200
+FILE_OVERHEAD_BYTES = 4096  # a pickle's names and a filesystem block, per file
+
+
+def disk_needed(config: TrainConfig) -> int:
+    """About how many bytes a run of `config` needs on disk: a snapshot per epoch (+ the
+    start), last.pt and best.pt (weights, + momentum), one more checkpoint while one is being
+    replaced, the metrics and the test predictions. The lecture's run: about 6.6 MB; 2 epochs
+    of 4,096 images: 1.94 MB, of which such a run leaves 1.67 MB when it completes."""
+    model = LeNet5(config.architecture)
+    weights = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    snapshots = (config.epochs + 1) * (weights + FILE_OVERHEAD_BYTES)
+    momentum = weights if config.momentum > 0 else 0  # SGD keeps a buffer only then
+    # last.pt and best.pt, and a third while one of them is being replaced
+    checkpoints = 3 * (weights + momentum + 2 * FILE_OVERHEAD_BYTES)
+    images = config.train_subset or 60_000 - config.validation_size
+    batches = math.ceil(images / config.batch_size)
+    records = config.epochs * (batches // config.loss_log_every + 2)
+    return snapshots + checkpoints + records * METRICS_BYTES_PER_RECORD + PREDICTIONS_BYTES
+
+
+def folder_bytes(path: Path) -> int:
+    total = 0
+    for file in Path(path).rglob("*"):
+        try:
+            total += file.stat().st_size if file.is_file() else 0
+        except OSError:
+            continue
+    return total
+
+
+def storage_message(error: OSError, config: TrainConfig, where: Path) -> str:
+    """One line: what the disk refused, where, how much there is and how much the run needs,
+    and what to do. Starts with what went wrong ("disk full: ...") so that a run's status reads
+    `crashed: disk full`."""
+    text = describe_storage_error(error, where)
+    if error.errno not in DISK_FULL_ERRNOS:
+        return f"{text}: make the runs folder writable (or set $CNN_RUNS_DIR), then resume the run"
+    if error.errno == errno.EFBIG:
+        return f"{text}: raise the limit, then resume the run"
+    written = folder_bytes(where) if where.is_dir() else 0
+    return (
+        f"{text}, the run needs about {format_bytes(disk_needed(config))} in all"
+        f" ({format_bytes(written)} written so far): free some space, then resume the run"
+    )
+
+
+def ensure_room(config: TrainConfig, where: Path, written: int = 0) -> None:
+    """Refuse to start (StorageError) a run that the disk under `where` cannot hold: better
+    now, in one line, than at epoch 12."""
+    needed = disk_needed(config) - written
+    free = free_bytes(where)
+    if free is None or free >= needed:
+        return
+    more, again = (" more", "resume it") if written else ("", "start it again")
+    message = (
+        f"disk full: the run needs about {format_bytes(needed)}{more}"
+        f" and {where} has {format_bytes(free)} free: free some space (or set $CNN_RUNS_DIR),"
+        f" then {again}"
+    )
+    raise StorageError(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), message)
+
+
+def epoch_of(run: Run) -> int:
+    """The epochs the run's status last said were done (and checkpointed)."""
+    try:
+        return int(run.read_status().get("epoch", 0))
+    except (RunDamagedError, FileNotFoundError, TypeError, ValueError):
+        return 0
+
+
 def train(
     config: TrainConfig,
     run_dir: Path | None = None,
@@ -581,7 +665,14 @@ def train(
             os.close(lock)
             raise
     else:
-        run, lock = create_run(asdict(config), run_dir, runs_root)
+        where = Path(run_dir) if run_dir is not None else (runs_root or default_runs_dir())
+        ensure_room(config, where)
+        try:
+            run, lock = create_run(asdict(config), run_dir, runs_root)
+        except OSError as error:
+            if not is_storage_error(error):
+                raise
+            raise StorageError(error, storage_message(error, config, where)) from None
         handed_down = False
     try:
         if not handed_down:
@@ -594,11 +685,25 @@ def train(
             callbacks.on_epoch_end,
             lambda: bool(asked and asked()) or run.stop_requested(),
         )
+        if resume:
+            ensure_room(config, run.path, folder_bytes(run.path))
         trainer = Trainer(config, splits, run, callbacks)
         if resume:
             trainer.resume()
         return trainer.fit()
     except BaseException as error:
+        if is_storage_error(error):
+            # Nothing is lost: every file is written whole or not at all (core/files.py), and
+            # the last checkpoint is the one before the write that failed. Crashed: resumable.
+            if isinstance(error, StorageError):
+                message = error.message
+            else:
+                message = storage_message(error, config, run.path)
+            try:
+                run.write_status("crashed", message, epoch=epoch_of(run), epochs=config.epochs)
+            except OSError:
+                pass  # then the lock, dropped at exit, says crashed (core/runs.py)
+            raise StorageError(error, message) from None
         state = "stopped" if isinstance(error, KeyboardInterrupt) else "failed"
         if isinstance(error, WorkerLostError):
             state = "crashed"  # as if the trainer itself had been killed: resume continues it

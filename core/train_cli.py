@@ -34,6 +34,7 @@ from core.config import (
     resolve_device,
     resolve_workers,
 )
+from core.files import StorageError
 from core.lenet import (
     ACTIVATIONS,
     ARCHITECTURE_RANGES,
@@ -360,6 +361,12 @@ def main(argv: list[str] | None = None, splits: data.MnistSplits | None = None) 
                 break
     except RunDamagedError as error:
         print(f"error: run {args.run_dir} is damaged: {error}", file=sys.stderr)
+        return 2
+    except StorageError as error:  # recorded as crashed: resume continues once there is room
+        try:
+            print(f"error: {error}", file=sys.stderr, flush=True)
+        except OSError:
+            pass  # a job's stderr is a file on that same full disk; the status says it
         return 2
     except (data.MnistError, FileNotFoundError, FileExistsError, ValueError, RunBusyError) as error:
         print(f"error: {error}", file=sys.stderr)

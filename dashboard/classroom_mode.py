@@ -9,11 +9,14 @@ Without that cookie (a worker reached directly, or a test) the student is this s
 from __future__ import annotations
 
 import re
+import sys
+import time
 import uuid
 
 import streamlit as st
 
 from core.owners import Classroom, Viewer
+from core.throttle import TEACHER_SIGN_IN
 
 STUDENT_COOKIE = "cnn_student"
 _COOKIE_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
@@ -60,8 +63,35 @@ def teacher_sign_in() -> Viewer:
                 with st.form("teacher_form", border=False):
                     token = st.text_input("Teacher token", type="password")
                     if st.form_submit_button("Sign in"):
-                        if settings.is_teacher_token(token):
-                            st.session_state.teacher_token = token
-                            st.rerun()
-                        st.error("That is not this class's teacher token.")
+                        check_token(settings, token)
     return current_viewer()
+
+
+def check_token(settings: Classroom, token: str) -> None:
+    """Sign in with `token`, after the delay this browser's (and this worker's) wrong tries
+    have earned (core/throttle.py); a wrong token is said, counted and logged."""
+    browser = student_id()
+    wait = TEACHER_SIGN_IN.delay(browser)
+    if wait > 0:
+        with st.spinner(f"Checking the token in {wait:.1f} s (after wrong tries, each waits)"):
+            time.sleep(wait)
+    if settings.is_teacher_token(token):
+        TEACHER_SIGN_IN.succeeded(browser)
+        st.session_state.teacher_token = token
+        st.rerun()
+    failures = TEACHER_SIGN_IN.failed(browser)
+    following = TEACHER_SIGN_IN.delay(browser)
+    # One line in the worker's log (the classroom's state folder), for the teacher to see.
+    print(
+        f"classroom: wrong teacher token from browser {browser[:8]} ({failures} in a row);"
+        f" its next try waits {following:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    message = "That is not this class's teacher token."
+    if following > 0:
+        message += (
+            f" After {failures} wrong tries from this browser, the next one waits"
+            f" {following:.1f} s (longer after each wrong one)."
+        )
+    st.error(message)

@@ -501,7 +501,7 @@ def results_panel() -> None:
                 changed()
                 st.session_state.follow = [summary.id]
                 st.rerun()
-            except ValueError as error:
+            except (OSError, ValueError) as error:  # a full disk: core.files.StorageError
                 st.error(f"Could not resume it: {plain(error)}")
         if not summary.active:
             delete_controls(summary.id, "selected", right)

@@ -111,6 +111,11 @@ def test_config_has_sticky_cookie_student_cookie_health_checks_and_timeouts() ->
     assert "server w1 127.0.0.1:9001 cookie w1 check" in text
     assert "server w2 127.0.0.1:9002 cookie w2 check" in text
     assert "uri /_stcore/health" in text
+    # No request to a dead or starting worker: out at the first refused connection or two
+    # failed checks, a refused request retried on another worker.
+    assert "option redispatch 1" in text and "retries 3" in text
+    assert "inter 1s" in text and "fall 2 rise 2" in text
+    assert "observe layer4 error-limit 1 on-error mark-down" in text
     assert "timeout tunnel 1h" in text
     for timeout in ("connect", "client", "server"):
         assert f"timeout {timeout} " in text
@@ -328,6 +333,64 @@ def test_bad_arguments_exit_2(args: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli.main(args)
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize("via", ["argument", "environment"])
+def test_a_short_teacher_token_is_refused_in_one_line(via, monkeypatch, capsys) -> None:
+    args = ["--host", "localhost", "--port", "8080"]
+    if via == "argument":
+        args += ["--teacher-token", "eleven-char"]
+    else:
+        monkeypatch.setenv("CNN_TEACHER_TOKEN", "eleven-char")
+    code = cli.main(args)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "is 11 characters" in err and "at least 12" in err
+
+
+def test_a_dead_worker_is_started_again_with_a_back_off_then_given_up(tmp_path: Path) -> None:
+    """classroom.launch.heal on real processes (a `sleep` for a worker): each death is said
+    and restarted after 1, 2 ... s; one death more than --max-restarts stops the class."""
+    from classroom.launch import Child, Classroom, ClassroomError, _popen, heal
+
+    lines: list[str] = []
+    command = ["sleep", "60"]
+    log = tmp_path / "worker-1.log"
+    worker = Child("worker 1 (port 1)", _popen(command, log, None, "wb"), log, None, command)
+    room = Classroom(tmp_path, workers=[worker])
+    room_settings = settings(max_restarts=2)
+    try:
+        for death, wait in ((1, 1.0), (2, 2.0)):
+            worker.process.kill()
+            worker.process.wait()
+            heal(room, room_settings, lines.append, now=100.0 * death)
+            assert lines[-1].startswith("worker 1 (port 1) was killed by SIGKILL (log: ")
+            assert f"; starting it again in {wait:.0f} s" in lines[-1]
+            assert f"(restart {death} of 2 allowed in 10 min)" in lines[-1]
+            old = worker.process.pid
+            heal(room, room_settings, lines.append, now=100.0 * death + wait - 0.1)
+            assert worker.process.pid == old  # not before its back-off
+            heal(room, room_settings, lines.append, now=100.0 * death + wait)
+            assert worker.process.pid != old and worker.process.poll() is None
+            assert lines[-1].startswith("worker 1 (port 1) started again (pid ")
+        worker.process.kill()
+        worker.process.wait()
+        with pytest.raises(ClassroomError, match="died 3 times in 10 min, more than --max-r"):
+            heal(room, room_settings, lines.append, now=300.0)
+    finally:
+        worker.process.kill()
+        worker.process.wait()
+
+
+def test_a_dead_proxy_stops_the_class(tmp_path: Path) -> None:
+    from classroom.launch import Child, Classroom, ClassroomError, _popen, heal
+
+    log = tmp_path / "haproxy.log"
+    proxy = Child("haproxy", _popen(["true"], log, None, "wb"), log)
+    proxy.process.wait()
+    with pytest.raises(ClassroomError, match="haproxy exited with code 0"):
+        heal(Classroom(tmp_path, proxy=proxy), settings(), print)
 
 
 def test_haproxy_alerts_are_summed_up_in_one_line() -> None:

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from core import jobs
 from core.owners import owner_of
 from core.runs import list_runs
+from core.throttle import TEACHER_SIGN_IN
 from dashboard.site import TRAINING
 from tests.job_helpers import hold_only_slot, kill_jobs
 
@@ -31,7 +32,9 @@ def runs_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_mnist_dir: P
     monkeypatch.setenv("CNN_TEACHER_TOKEN", TOKEN)
     monkeypatch.setenv("CNN_RUNS_PER_STUDENT", "1")
     slot = hold_only_slot(root)
+    TEACHER_SIGN_IN.reset()  # one throttle per process, and AppTest runs pages in this one
     yield root
+    TEACHER_SIGN_IN.reset()
     kill_jobs(root)
     os.close(slot)
 
@@ -116,6 +119,31 @@ def test_the_teacher_signs_in_and_manages_every_run(runs_root: Path) -> None:
     while jobs.job_state(alices_run)["state"] == "queued" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert jobs.job_state(alices_run)["state"] == "stopped"
+
+
+def test_wrong_teacher_tokens_are_throttled(runs_root: Path, capfd) -> None:
+    """20 wrong tokens in a row from one browser take at least 10 s (core/throttle.py: 15 s
+    of waits), the page says why it waits, the worker's log has a line per try, and the
+    right token still signs in, after its wait, and clears the count."""
+    teacher = page()
+    started = time.monotonic()
+    for _ in range(20):
+        next(t for t in teacher.text_input if t.label == "Teacher token").input("guess-guess-1")
+        button(teacher, "Sign in").click().run(timeout=120)
+        assert not teacher.exception
+    took = time.monotonic() - started
+    assert took >= 10.0, took
+    assert "After 20 wrong tries from this browser, the next one waits 1.8 s" in texts(teacher)
+    log = capfd.readouterr().err
+    assert log.count("classroom: wrong teacher token from browser") == 20
+    assert "(20 in a row); its next try waits 1.8 s" in log
+
+    next(t for t in teacher.text_input if t.label == "Teacher token").input(TOKEN)
+    button(teacher, "Sign in").click().run(timeout=120)
+    assert "teacher's view" in texts(teacher)
+    # The browser's own count is cleared; what is left is this worker's, for every browser:
+    # 20 wrong tries, 10 past its free ones (core.throttle.WORKER_FREE_TRIES).
+    assert TEACHER_SIGN_IN.delay(teacher.session_state["student_id"]) == pytest.approx(1.1)
 
 
 def test_outside_classroom_mode_nothing_changes(

@@ -1,8 +1,9 @@
 """The classroom start for real: `python -m classroom` with Streamlit workers behind HAProxy,
 pages opened in Chromium through the proxy. Two browsers are two students, spread over both
 workers, and a reload keeps its worker; a foreign Host is refused at the proxy and by the
-workers; SIGTERM leaves no worker and no haproxy behind, a dead worker stops the classroom,
-and a killed launcher takes its children with it. Screenshots at 1400 and 1000 px."""
+workers; SIGTERM leaves no worker and no haproxy behind, a dead worker is started again while
+HAProxy sends its students elsewhere (one that dies too often stops the classroom), and a
+killed launcher takes its children with it. Screenshots at 1400 and 1000 px."""
 
 from __future__ import annotations
 
@@ -44,6 +45,22 @@ class RunningClassroom:
     worker_ports: list[int]
     lines: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    out: queue.Queue | None = None  # the launcher's stdout lines after the ready line
+
+    def wait_for_line(self, pattern: str, timeout: float) -> str:
+        """The next line of the launcher's stdout that matches `pattern` (kept in lines)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.out.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if line is None:
+                pytest.fail(f"the launcher ended; printed: {self.lines}")
+            self.lines.append(line)
+            if re.search(pattern, line):
+                return line
+        pytest.fail(f"no line matching {pattern!r} in {timeout} s; printed: {self.lines}")
 
 
 def child_pids(pid: int) -> list[int]:
@@ -103,7 +120,9 @@ def _pump(stream, into: queue.Queue) -> None:
 
 
 @contextmanager
-def started_classroom(workers: int, runs_root: Path) -> Iterator[RunningClassroom]:
+def started_classroom(
+    workers: int, runs_root: Path, extra: list[str] | None = None
+) -> Iterator[RunningClassroom]:
     """`python -m classroom` on a free port; yields once its ready line is printed. Always
     ends it (SIGKILL as a last resort, so a failed test leaves nothing running)."""
     if find_haproxy() is None:
@@ -111,8 +130,8 @@ def started_classroom(workers: int, runs_root: Path) -> Iterator[RunningClassroo
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "classroom", "--workers", str(workers)]
-        + ["--host", "127.0.0.1", "--port", str(port), "--teacher-token", "e2e-teacher"]
-        + ["--start-timeout", str(int(START_WAIT))],
+        + ["--host", "127.0.0.1", "--port", str(port), "--teacher-token", "e2e-teacher-token"]
+        + ["--start-timeout", str(int(START_WAIT)), *(extra or [])],
         cwd=REPO_ROOT,
         env={**os.environ, "CNN_RUNS_DIR": str(runs_root)},
         stdout=subprocess.PIPE,
@@ -149,7 +168,7 @@ def started_classroom(workers: int, runs_root: Path) -> Iterator[RunningClassroo
         worker_ports = [int(p) for p in re.findall(r"server w\d+ 127\.0\.0\.1:(\d+)", config)]
         children = child_pids(process.pid)
         room = RunningClassroom(
-            process, ready[0].group(1), port, state_dir, children, worker_ports, lines
+            process, ready[0].group(1), port, state_dir, children, worker_ports, lines, out=out
         )
         yield room
         room.lines += drain(out)
@@ -298,16 +317,97 @@ def test_a_class_through_the_proxy(browser: Browser, e2e_runs_root: Path) -> Non
     assert "Classroom stopped." in room.lines
 
 
-def test_a_dead_worker_stops_the_classroom(e2e_runs_root: Path) -> None:
-    with started_classroom(1, e2e_runs_root) as room:
-        (worker,) = [pid for pid in room.children if "streamlit" in cmdline(pid)]
-        os.kill(worker, signal.SIGKILL)
+def worker_pid(room: RunningClassroom, port: int) -> int:
+    (pid,) = [p for p in child_pids(room.process.pid) if f"--server.port {port} " in cmdline(p)]
+    return pid
+
+
+class Prober(threading.Thread):
+    """GETs through the proxy every 50 ms as a browser pinned to one worker (its cookie),
+    counting the answers that are not 200 OK, until stopped."""
+
+    def __init__(self, port: int, worker: str) -> None:
+        super().__init__(daemon=True)
+        self.port, self.worker = port, worker
+        self.halt = threading.Event()
+        self.sent, self.failed = 0, []
+
+    def run(self) -> None:
+        cookie = f"cnn_worker={self.worker}; cnn_student=prober-0001"
+        while not self.halt.wait(0.05):
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                connection.request(
+                    "GET",
+                    "/_stcore/health",
+                    headers={"Host": f"127.0.0.1:{self.port}", "Cookie": cookie},
+                )
+                status = connection.getresponse().status
+            except OSError as error:
+                status = repr(error)
+            finally:
+                connection.close()
+            self.sent += 1
+            if status != 200:
+                self.failed.append(status)
+
+
+def test_a_dead_worker_comes_back_and_its_students_keep_working(
+    browser: Browser, e2e_runs_root: Path
+) -> None:
+    """kill -9 of the worker a student is on: HAProxy sends that student's requests to the
+    other worker (not one fails), the launcher starts the dead one again within 30 s, and a
+    reload is a working page with the same student."""
+    with started_classroom(2, e2e_runs_root) as room:
+        context, page = open_page(browser, room.url)
+        settled(page)
+        before = cookies_of(context)
+        index = int(before["cnn_worker"][1:])
+        port = room.worker_ports[index - 1]
+        prober = Prober(room.port, before["cnn_worker"])
+        prober.start()
+        time.sleep(1.0)
+        os.kill(worker_pid(room, port), signal.SIGKILL)
+        killed = time.monotonic()
+        room.wait_for_line(rf"^worker {index} \(port {port}\) was killed by SIGKILL", 30)
+        room.wait_for_line(rf"^worker {index} \(port {port}\) started again", 30)
+        back = room.wait_for_line(rf"^worker {index} \(port {port}\) is back", 60)
+        recovered = time.monotonic() - killed
+        time.sleep(3.0)  # HAProxy's two good checks, 1 s apart, and some traffic after
+        prober.halt.set()
+        prober.join()
+        assert recovered < 30.0, back
+        assert prober.sent > 50 and prober.failed == [], prober.failed
+        assert room.process.poll() is None  # the class goes on
+
+        page.reload()
+        wait_for_app_run(page, timeout=120_000)
+        settled(page)
+        expect(
+            page.get_by_role("heading", name="Convolutional neural networks, explained by doing")
+        ).to_be_visible()
+        assert cookies_of(context)["cnn_student"] == before["cnn_student"]
+        screenshot(page, "classroom-after-worker-restart-1400")
+        context.close()
+        assert worker_pid(room, port) not in room.children  # a new process on the same port
+        room.process.send_signal(signal.SIGTERM)
+        assert room.process.wait(timeout=STOP_WAIT) == 0
+        assert processes_mentioning(str(room.state_dir)) == []
+
+
+def test_a_worker_that_dies_too_often_stops_the_classroom(e2e_runs_root: Path) -> None:
+    with started_classroom(1, e2e_runs_root, ["--max-restarts", "1"]) as room:
+        port = room.worker_ports[0]
+        os.kill(worker_pid(room, port), signal.SIGKILL)
+        room.wait_for_line(r"^worker 1 .* is back", 60)
+        os.kill(worker_pid(room, port), signal.SIGKILL)
         assert room.process.wait(timeout=STOP_WAIT) == 1
         assert wait_until_gone(room.children) == []
         assert processes_mentioning(str(room.state_dir)) == []
     shutil.rmtree(room.state_dir)  # kept after a failure, for its logs
     (message,) = room.errors
     assert message.startswith("classroom: worker 1") and "killed by SIGKILL" in message
+    assert "it died 2 times in 10 min, more than --max-restarts 1" in message
 
 
 def test_a_killed_launcher_takes_its_children_with_it(e2e_runs_root: Path) -> None:

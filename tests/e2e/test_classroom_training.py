@@ -72,7 +72,7 @@ def test_students_own_their_runs_through_the_proxy(browser: Browser, tmp_path: P
             teacher_context, teacher = open_page(browser, f"{room.url}/training")
             settled(teacher)
             teacher.get_by_test_id("stSidebar").get_by_text("Teacher", exact=True).click()
-            teacher.get_by_label("Teacher token").fill("e2e-teacher")
+            teacher.get_by_label("Teacher token").fill("e2e-teacher-token")
             teacher.get_by_role("button", name="Sign in").click()
             wait_for_app_run(teacher, timeout=120_000)
             expect(teacher.get_by_text("teacher's view")).to_be_visible()
