@@ -37,10 +37,21 @@ def index_from_link(key: str) -> None:
         return
     raw = st.query_params.get("index")
     try:
-        st.session_state[key] = min(max(int(raw), 0), LAST_INDEX) if raw else 0
+        wanted = int(raw) if raw else 0
     except ValueError:
-        st.warning(f"Ignored the link's digit index {plain(repr(raw[:12]))}: not a number.")
+        st.warning(
+            f"Ignored the link's digit index {plain(repr(raw[:12]))}: not a number;"
+            " showing test digit 0."
+        )
         st.session_state[key] = 0
+        return
+    shown = min(max(wanted, 0), LAST_INDEX)
+    if shown != wanted:
+        st.warning(
+            f"The link's digit index {wanted:,} is outside the test set (0 to {LAST_INDEX:,});"
+            f" showing test digit {shown:,} instead."
+        )
+    st.session_state[key] = shown
 
 
 def digit_picture(image: np.ndarray, caption: str, scale: int = 6) -> None:

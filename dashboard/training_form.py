@@ -205,7 +205,14 @@ def new_run_form(nonce: str) -> TrainConfig | None:
             key=_key("custom_lr"),
             help="Used when 'custom' is chosen; any positive number (above ~10 it diverges).",
         )
-        b.number_input("Epochs", 1, MAX_EPOCHS, key=_key("epochs"))
+        # No min/max here: the browser would keep a typed 100000 in the field without taking
+        # it, and Train would start the old number without a word; checked on Train instead.
+        b.number_input(
+            "Epochs",
+            step=1,
+            key=_key("epochs"),
+            help=f"1 to {MAX_EPOCHS}; the lecture trains 20.",
+        )
         b.selectbox(
             "Training images",
             list(SUBSETS),
@@ -338,6 +345,9 @@ def _config_from_state() -> tuple[TrainConfig | None, dict[str, str]]:
     except ValueError:
         problems["Learning rate"] = f"{plain(str(lr_text)[:40])} is not a positive, finite number"
         lr = DEFAULTS.lr
+    epochs = state[_key("epochs")]
+    if not 1 <= epochs <= MAX_EPOCHS:
+        problems["Epochs"] = f"{epochs:,} is not from 1 to {MAX_EPOCHS}, the most a run may have"
     config = TrainConfig(
         lr=lr,
         train_subset=SUBSETS.get(state[_key("subset")]),

@@ -133,6 +133,7 @@ def epoch_picker(run, key: str) -> int | None:
 
     Runs made before epochs were kept have no slider."""
     from core.config import load_config
+    from dashboard.text import plain
 
     epochs = run.snapshot_epochs()
     if not epochs:
@@ -145,7 +146,13 @@ def epoch_picker(run, key: str) -> int | None:
     options = [BEST, *epochs]
     if key not in st.session_state or st.session_state[key] not in options:
         wanted = st.query_params.get("epoch")
-        st.session_state[key] = int(wanted) if wanted in [str(e) for e in epochs] else BEST
+        kept = wanted in [str(e) for e in epochs]
+        if wanted is not None and not kept:
+            st.warning(
+                f"Ignored the link's epoch {plain(repr(wanted[:12]))}: this run kept the weights"
+                f" of epochs {epochs[0]} to {epochs[-1]}; showing the best epoch's instead."
+            )
+        st.session_state[key] = int(wanted) if kept else BEST
     choice = st.select_slider(
         "Weights after epoch",
         options,

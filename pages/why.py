@@ -42,7 +42,13 @@ ids = finished_run_ids(
 )
 if "why_view" not in state:
     wanted = st.query_params.get("view")
-    state.why_view = VIEWS[int(wanted)] if wanted in ("0", "1", "2") else VIEWS[0]
+    known = [str(number) for number in range(len(VIEWS))]
+    if wanted is not None and wanted not in known:
+        st.warning(
+            f"Ignored the link's view {plain(repr(wanted[:12]))}: views are numbered 0 to"
+            f" {len(VIEWS) - 1}; showing {VIEWS[0]!r}."
+        )
+    state.why_view = VIEWS[int(wanted)] if wanted in known else VIEWS[0]
 
 top = st.columns([1, 2], gap="medium")
 run_id = top[0].selectbox("Run", ids, key="why_run", help="Finished runs, newest first.")

@@ -81,3 +81,18 @@ def test_bad_link_is_ignored(monkeypatch, runs_root: Path) -> None:
     assert not app.exception
     assert "Ignored the link's run" in app.warning[0].value
     assert app.selectbox(key="true_filter").value == "all"
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("epoch", ["999", "-1", "abc"])
+def test_an_epoch_the_run_did_not_keep_is_said(monkeypatch, runs_root: Path, epoch: str) -> None:
+    monkeypatch.setenv("CNN_RUNS_DIR", str(runs_root))
+    app = AppTest.from_file(str(ERRORS.file), default_timeout=120)
+    app.query_params["run"] = "quick-run"
+    app.query_params["epoch"] = epoch
+    app.run()
+    assert not app.exception
+    (warning,) = [w.value for w in app.warning]
+    assert f"Ignored the link's epoch '{epoch}'" in warning.replace("\\", "")
+    assert "kept the weights of epochs 0 to 1; showing the best epoch's instead" in warning
+    assert app.select_slider(key="errors_epoch_quick-run").value == "best"

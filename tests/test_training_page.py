@@ -82,6 +82,19 @@ def test_bad_custom_learning_rate_is_explained_and_starts_nothing(runs_root: Pat
     assert list_runs(runs_root) == []
 
 
+@pytest.mark.parametrize("epochs", [100_000, 0, -3])
+def test_epochs_out_of_range_say_why_nothing_starts(runs_root: Path, epochs: int) -> None:
+    app = page()
+    next(n for n in app.number_input if n.label == "Epochs").set_value(epochs)
+    train_button(app).click().run()
+    assert not app.exception
+    (error,) = [e.value for e in app.error]
+    assert f"**Epochs**: {epochs:,} is not from 1 to 200, the most a run may have" in error
+    assert "Nothing was started" in error
+    assert list_runs(runs_root) == []
+    assert next(n for n in app.number_input if n.label == "Epochs").value == epochs  # kept
+
+
 def test_bad_link_values_are_ignored_with_a_message(runs_root: Path) -> None:
     app = AppTest.from_file(str(TRAINING.file), default_timeout=60)
     app.query_params["run"] = "../../etc/passwd"

@@ -103,6 +103,27 @@ def test_bad_links_are_ignored_with_a_plain_warning(runs_root: Path, monkeypatch
 
 
 @pytest.mark.mnist
+@pytest.mark.parametrize(
+    ("view", "index", "shown", "said"),
+    [
+        ("7", "99999999", 9999, ["Ignored the link's view '7'", "99,999,999 is outside"]),
+        ("abc", "-5", 0, ["Ignored the link's view 'abc'", "-5 is outside the test set"]),
+    ],
+)
+def test_out_of_range_links_say_what_is_shown_instead(
+    runs_root: Path, monkeypatch, view: str, index: str, shown: int, said: list[str]
+) -> None:
+    app = why_page(runs_root, monkeypatch, run=RUN, view=view, index=index)
+    warnings = " ".join(w.value for w in app.warning).replace("\\", "")
+    for text in said:
+        assert text in warnings, warnings
+    assert "views are numbered 0 to 2; showing 'What it looks at'" in warnings
+    assert f"showing test digit {shown:,} instead" in warnings
+    assert app.number_input(key="why_index").value == shown
+    assert app.radio(key="why_view").value == "What it looks at"
+
+
+@pytest.mark.mnist
 def test_a_damaged_run_is_a_message_not_an_exception(
     runs_root: Path, monkeypatch, tmp_path: Path
 ) -> None:
