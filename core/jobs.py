@@ -622,6 +622,7 @@ class RunSummary:
     duration_s: float | None = None
     images_per_second: float | None = None
     heartbeat_age_s: float | None = None  # since the trainer last showed progress (running)
+    missing: tuple[str, ...] = ()  # files it should hold and does not (Run.missing_files)
 
     @property
     def damaged(self) -> bool:
@@ -728,7 +729,13 @@ def summarize(run: Run, metrics: list[dict] | None = None) -> RunSummary:
         duration_s=(end - started) if (started and end) else None,
         images_per_second=speed,
         heartbeat_age_s=heartbeat_age(run, status),
+        missing=tuple(run.missing_files(status["state"], max(len(epochs), status_epoch(status)))),
     )
+
+
+def status_epoch(status: dict) -> int:
+    epoch = status.get("epoch", 0)
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 0
 
 
 def heartbeat_age(run: Run, status: dict) -> float | None:

@@ -580,6 +580,37 @@ class Run:
                 continue
         return sorted(epochs)
 
+    def missing_files(self, state: str, epochs_done: int) -> list[str]:
+        """What this run should hold and does not (deleted by hand, or lost), each with what
+        it costs, in words: checked with a few stat calls, for the runs table. Nothing for
+        an active run, whose files are still being written."""
+        if state in ACTIVE_STATES:
+            return []
+        problems = []
+        if epochs_done > 0:
+            kept = set(self.snapshot_epochs())
+            gone = [epoch for epoch in range(epochs_done + 1) if epoch not in kept]
+            if gone and (kept or self.snapshots_dir.is_dir()):
+                problems.append(
+                    f"the weights after epoch{'s' if len(gone) > 1 else ''} {epoch_span(gone)}"
+                    f" ({SNAPSHOTS_DIR}/) are gone: those epochs cannot be shown"
+                )
+            elif gone:
+                problems.append(
+                    f"it kept no weights per epoch ({SNAPSHOTS_DIR}/): only its best epoch can"
+                    " be shown"
+                )
+            if not self.metrics_path.is_file():
+                problems.append("metrics.jsonl is gone: no curves and no epoch records")
+        if state == "completed" and not self.has_checkpoint("best"):
+            problems.append(
+                "best.pt is gone: the errors, why-it-errs and inside pages cannot load it"
+            )
+        if state in ("stopped", "crashed", "failed") and not self.has_checkpoint("last"):
+            if epochs_done > 0:
+                problems.append("last.pt is gone: Resume starts it over from epoch 1")
+        return problems
+
     def load_snapshot(self, epoch: int, map_location: Any = "cpu") -> dict:
         """{"model": weights, "epoch": epoch}; RunDamagedError when unreadable."""
         import torch
@@ -621,6 +652,18 @@ class Run:
         # Progress bars redraw with carriage returns; keep only what a terminal would show.
         visible = [line.rsplit("\r", 1)[-1] for line in text.splitlines()]
         return "\n".join([line for line in visible if line.strip()][-lines:])
+
+
+def epoch_span(epochs: list[int]) -> str:
+    """[3, 4, 5, 9] -> "3 to 5 and 9"."""
+    parts, start = [], None
+    for index, epoch in enumerate(epochs):
+        if start is None:
+            start = epoch
+        if index + 1 == len(epochs) or epochs[index + 1] != epoch + 1:
+            parts.append(str(start) if start == epoch else f"{start} to {epoch}")
+            start = None
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _checkpoint_problem(path: Path, error: Exception) -> str:

@@ -143,6 +143,20 @@ def epoch_picker(run, key: str) -> int | None:
         total = load_config(run).epochs
     except ValueError:
         best, total = None, max(epochs)
+    try:  # the epochs it trained: the status counts them as they are checkpointed
+        done = run.read_status().get("epoch")
+    except ValueError:
+        done = None
+    done = done if isinstance(done, int) and not isinstance(done, bool) else max(epochs)
+    gone = [epoch for epoch in range(max(done, max(epochs)) + 1) if epoch not in epochs]
+    if gone:
+        from core.runs import epoch_span
+
+        st.warning(
+            f"This run's weights after epoch{'s' if len(gone) > 1 else ''} {epoch_span(gone)}"
+            " are gone from its folder (epochs/), so those epochs cannot be shown; the slider"
+            " offers the others."
+        )
     options = [BEST, *epochs]
     if key not in st.session_state or st.session_state[key] not in options:
         wanted = st.query_params.get("epoch")

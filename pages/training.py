@@ -223,7 +223,7 @@ def runs_frame(summaries: list[jobs.RunSummary]) -> pd.DataFrame:
         rows.append(
             {
                 "run": s.id,
-                "status": s.state,
+                "status": f"{s.state} · files missing" if s.missing else s.state,
                 "lr": empty(s.lr, f"{s.lr:g}" if s.lr is not None else ""),
                 "epochs": "" if s.damaged else f"{s.epochs_done}/{s.epochs}",
                 "images": empty(s.train_images, f"{s.train_images or 0:,}"),
@@ -484,6 +484,14 @@ def results_panel() -> None:
             )
             if may_manage(summary.id):
                 delete_controls(summary.id, "damaged", button)
+    for summary in summaries:
+        if summary.missing:  # named now, not when someone clicks and it fails
+            st.warning(
+                f"**{summary.id}** is missing files: "
+                + "; ".join(plain(problem) for problem in summary.missing)
+                + ".",
+                icon=":material/folder_off:",
+            )
     if len(chosen) == 1 and chosen[0] in by_id and not by_id[chosen[0]].damaged:
         summary = by_id[chosen[0]]
         if not may_manage(summary.id):

@@ -214,3 +214,57 @@ def test_pages_with_a_damaged_best_checkpoint_explain_it(damaged_root: Path, pag
     picker = next(s for s in app.selectbox if s.label == "Run")
     picker.set_value("good-run").run()
     assert not app.exception and not app.error
+
+
+def test_missing_files_are_named_before_anyone_acts(
+    finished: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Snapshots, records and checkpoints deleted by hand: the runs table says "files missing"
+    and names each, with what it costs, and the errors page says which epochs are gone."""
+    root = tmp_path / "runs"
+    shutil.copytree(finished, root / "good-run")
+    snapshot = damaged_copy(finished, root, "no-snapshot", lambda f: None)
+    (snapshot.snapshots_dir / "epoch-001.pt").unlink()
+    (snapshot.metrics_path).unlink()
+    resumable = damaged_copy(finished, root, "no-last", lambda f: None)
+    resumable.write_status("stopped", "stopped by request; resume to continue", epoch=1)
+    resumable.checkpoint_path("last").unlink()
+    best = damaged_copy(finished, root, "no-best", lambda f: None)
+    best.checkpoint_path("best").unlink()
+
+    missing = {run.id: jobs.summarize(run).missing for run in (snapshot, resumable, best)}
+    assert missing["no-snapshot"] == (
+        "the weights after epoch 1 (epochs/) are gone: those epochs cannot be shown",
+        "metrics.jsonl is gone: no curves and no epoch records",
+    )
+    assert missing["no-last"] == ("last.pt is gone: Resume starts it over from epoch 1",)
+    assert missing["no-best"] == (
+        "best.pt is gone: the errors, why-it-errs and inside pages cannot load it",
+    )
+    assert jobs.summarize(Run(root / "good-run")).missing == ()
+
+    monkeypatch.setenv("CNN_RUNS_DIR", str(root))
+    app = AppTest.from_file(str(TRAINING.file), default_timeout=60)
+    app.run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    states = dict(zip(table["run"], table["status"], strict=True))
+    assert states == {
+        "good-run": "completed",
+        "no-snapshot": "completed · files missing",
+        "no-last": "stopped · files missing",
+        "no-best": "completed · files missing",
+    }
+    warnings = " ".join(w.value for w in app.warning)
+    for run_id, problems in missing.items():
+        assert f"**{run_id}** is missing files: " in warnings
+        for problem in problems:
+            assert plain(problem) in warnings
+
+    errors = AppTest.from_file(str(ERRORS.file), default_timeout=120)
+    errors.query_params["run"] = "no-snapshot"
+    errors.run()
+    assert not errors.exception
+    assert any(
+        "weights after epoch 1 are gone from its folder" in w.value for w in errors.warning
+    ), [w.value for w in errors.warning]
