@@ -3,6 +3,7 @@
     python benchmarks/classroom_load.py --mode plain --students 30 60 100 --seconds 30
     python benchmarks/classroom_load.py --mode classroom --workers 2 --students 100
     python benchmarks/classroom_load.py --url http://127.0.0.1:8501 --pid 1234 --students 30
+    python benchmarks/classroom_load.py --mode classroom --students 30 --kill-worker-at 10
 
 Each student speaks the browser's protocol: it GETs `/convolution` (keeping the cookies a
 proxy sets: the classroom's sticky worker and student id), opens `/_stcore/stream` with them,
@@ -18,6 +19,13 @@ For every change it times sending -> `script_finished` and checks the answer: th
 shape" and "Parameters" metrics shown must equal what `core.arithmetic` computes for that
 student's settings (or, where core rejects the settings, the page must say "No output with
 these settings"); a page with an exception, or that never answers, is an error.
+
+With --kill-worker-at T (classroom mode), worker w1 is SIGKILLed T seconds into the window;
+every student reconnects as a browser does (the page again, its cookies kept), and a line says
+how many sessions the kill cut (w1's students: their Streamlit sessions lived in it), how many
+requests after it failed (the goal: 0, HAProxy sends each to a live worker), how soon w1's
+students got an answer again (their next change after the kill: their own pause included),
+and when the launcher had w1 back.
 
 Server CPU: utime + stime of the server's process tree (/proc/<pid>/stat) over the measured
 window, per change and as a percentage of one core. `--mode plain` starts `streamlit run
@@ -35,6 +43,7 @@ import random
 import re
 import resource
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -328,6 +337,11 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     changes: int = 0
+    # (perf_counter time, "dropped" | "request"): a session's connection that its worker's
+    # death cut, or a request that failed (no answer, a wrong one, a reload refused)
+    failed_at: list[tuple[float, str]] = field(default_factory=list)
+    done_at: list[float] = field(default_factory=list)  # ... of changes answered
+    reconnected_at: list[float] = field(default_factory=list)
 
 
 class Student:
@@ -351,21 +365,27 @@ class Student:
         self.mean_gap_s = mean_gap_s
         self.misreport = misreport
         self.controls = controls
+        self.reconnect = False  # on a dropped connection: count it and stop (True: go on)
         self.page = PageView()
         self.settings: dict[str, int] = {}
         self.socket = None
+        self.jar = http.cookiejar.CookieJar()  # kept, as a browser keeps its cookies
+        self.answered: list[float] = []  # perf_counter times of right answers
 
     def _get_page(self) -> str:
-        """GET the page as the browser does before its WebSocket; the cookies it set (a proxy's
-        sticky-worker and student cookies), as a Cookie header."""
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        """GET the page as the browser does before its WebSocket; the cookies it holds (a
+        proxy's sticky-worker and student cookies), as a Cookie header."""
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         with opener.open(f"{self.origin}{self.path}/{PAGE_URL_PATH}", timeout=30) as response:
             response.read()
-        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+        return "; ".join(f"{cookie.name}={cookie.value}" for cookie in self.jar)
+
+    def cookie(self, name: str) -> str | None:
+        return next((c.value for c in self.jar if c.name == name), None)
 
     async def open(self) -> None:
         """Load the page and connect (not measured: the window starts after every load)."""
+        self.page = PageView()
         cookies = await asyncio.to_thread(self._get_page)
         self.socket = await websockets.connect(
             self.stream,
@@ -437,11 +457,31 @@ class Student:
             except (ProtocolError, websockets.ConnectionClosed, OSError) as error:
                 result.changes += 1
                 result.errors.append(f"{type(error).__name__}: {error}")
-                return
+                dropped = isinstance(error, websockets.ConnectionClosed)
+                result.failed_at.append((sent, "dropped" if dropped else "request"))
+                if not self.reconnect:
+                    return
+                # As the browser does when its connection drops: load the page again (its
+                # cookies kept) and go on; until that works, each try is one more failure.
+                while time.perf_counter() < until:
+                    try:
+                        await self.open()
+                        break
+                    except (ProtocolError, websockets.ConnectionClosed, OSError) as again:
+                        result.errors.append(f"reconnecting: {type(again).__name__}: {again}")
+                        result.failed_at.append((time.perf_counter(), "request"))
+                        await asyncio.sleep(1.0)
+                result.reconnected_at.append(time.perf_counter())
+                next_at = time.perf_counter()
+                continue
             result.changes += 1
             result.latencies_ms.append(latency)
+            result.done_at.append(sent)
+            if not problem:
+                self.answered.append(time.perf_counter())
             if problem:
                 result.errors.append(problem)
+                result.failed_at.append((sent, "request"))
             next_at = sent + self.rng.expovariate(1 / self.mean_gap_s)
 
     async def close(self) -> None:
@@ -535,6 +575,7 @@ def start_classroom(workers: int, log, timeout: float = 180) -> tuple[subprocess
 
     def copy_output() -> None:  # to the log, all of it, so a full pipe never blocks it
         for line in process.stdout:
+            LAUNCHER_LINES.append((time.perf_counter(), line.rstrip("\n")))
             log.write(line)
             log.flush()
             found = re.search(r"Classroom ready at (https?://[^\s,;]+)", line)
@@ -552,6 +593,27 @@ def start_classroom(workers: int, log, timeout: float = 180) -> tuple[subprocess
         )
     wait_for_health(ready[0], process, timeout=HEALTH_SECONDS)
     return process, ready[0]
+
+
+LAUNCHER_LINES: list[tuple[float, str]] = []  # (perf_counter, line) of python -m classroom
+
+
+def worker_pid(name: str) -> int:
+    """The pid of the classroom's worker `name` ("w1"), from the launcher's haproxy.cfg."""
+    lines = [line for _, line in LAUNCHER_LINES if "haproxy.cfg: " in line]
+    found = re.search(r"haproxy\.cfg: (\S+)\)", lines[0])
+    config = (Path(found.group(1)) / "haproxy.cfg").read_text()
+    port = re.search(rf"server {name} 127\.0\.0\.1:(\d+)", config).group(1)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                    command = handle.read().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "streamlit" in command and f"--server.port {port} " in command:
+                return int(entry)
+    raise RuntimeError(f"no process for worker {name} (port {port})")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -574,6 +636,7 @@ class Measurement:
     server_cpu_s: float
     client_cpu_s: float
     load: str
+    kill: str | None = None  # what killing a worker mid-load cost, in a line
 
     @property
     def slow(self) -> int:
@@ -589,8 +652,11 @@ async def measure(
     mean_gap_s: float = 2.0,
     misreport: bool = False,
     controls: tuple[str, ...] = tuple(CONTROLS),
+    kill_at: float | None = None,
 ) -> Measurement:
-    """Open `students` sessions, then let them change controls for `seconds`."""
+    """Open `students` sessions, then let them change controls for `seconds`; with `kill_at`
+    (classroom mode), SIGKILL worker w1 that many seconds in, the students reconnecting as a
+    browser does, and report the failures and the time to recover."""
     crowd = [
         Student(url, random.Random(f"{seed}-{index}"), mean_gap_s, misreport, controls)
         for index in range(students)
@@ -610,8 +676,25 @@ async def measure(
     before = server.snapshot() if server else {}
     client_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    await asyncio.gather(*(s.work(started, started + seconds, result) for s in opened))
+    killed: list[float] = []
+    victims: list[Student] = []
+
+    async def kill_worker() -> None:
+        await asyncio.sleep(kill_at)
+        victims.extend(s for s in opened if s.cookie("cnn_worker") == "w1")
+        os.kill(worker_pid("w1"), signal.SIGKILL)
+        killed.append(time.perf_counter())
+
+    for student in opened:
+        student.reconnect = kill_at is not None
+    tasks = [s.work(started, started + seconds, result) for s in opened]
+    if kill_at is not None:
+        tasks.append(kill_worker())
+    await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
+    kill_line = None
+    if killed:
+        kill_line = kill_summary(killed[0], victims, result, started + seconds)
     client_after = resource.getrusage(resource.RUSAGE_SELF)
     server_cpu = ServerCPU.used(before, server.snapshot()) if server else float("nan")
     await asyncio.gather(*(s.close() for s in opened), return_exceptions=True)
@@ -627,7 +710,39 @@ async def measure(
         server_cpu,
         client_cpu,
         load,
+        kill_line,
     )
+
+
+CHECK_INTERVAL_S = 2.0  # HAProxy's `inter 1s fall 2` (classroom/haproxy.py)
+
+
+def kill_summary(killed: float, victims: list, result: Result, end: float) -> str:
+    """After the kill: the sessions it cut (each of w1's students loses its connection once,
+    as its Streamlit session lived in that process), the requests that failed (the goal: none,
+    HAProxy sends every new one to a live worker), how soon w1's students got an answer again,
+    and when the launcher said w1 was back."""
+    dropped = [t for t, kind in result.failed_at if kind == "dropped"]  # sent before it, too
+    failed = [t for t, kind in result.failed_at if t >= killed and kind == "request"]
+    late = [t for t in failed if t >= killed + CHECK_INTERVAL_S]
+    requests = sum(1 for t in result.done_at if t >= killed) + len(failed)
+    back = next(
+        (t - killed for t, line in LAUNCHER_LINES if t >= killed and " is back" in line), None
+    )
+    recovered = [min((t for t in s.answered if t > killed), default=None) for s in victims]
+    waits = sorted(t - killed for t in recovered if t is not None)
+    share = len(failed) / requests if requests else float("nan")
+    line = (
+        f"killed w1 ({len(victims)} students on it): {len(dropped)} sessions cut;"
+        f" {len(failed)} of {requests} requests after it failed ({share:.1%}),"
+        f" {len(late)} more than {CHECK_INTERVAL_S:.0f} s after the kill"
+    )
+    if waits:
+        line += (
+            f"; its students answered again after {waits[len(waits) // 2]:.1f} s (median),"
+            f" {waits[-1]:.1f} s (slowest; {len(victims) - len(waits)} never)"
+        )
+    return line + (f"; the launcher had w1 back after {back:.1f} s" if back else "; w1 not back")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -668,6 +783,13 @@ def main() -> None:
         metavar="KEY",
         help=f"the controls students change (default: all of {', '.join(CONTROLS)})",
     )
+    parser.add_argument(
+        "--kill-worker-at",
+        type=float,
+        metavar="SECONDS",
+        help="classroom mode: SIGKILL worker w1 this many seconds into each window; students"
+        " reconnect as browsers do, and the failures and the time to recover are reported",
+    )
     parser.add_argument("--log", default="/tmp/classroom_load_server.log")
     args = parser.parse_args()
 
@@ -694,10 +816,20 @@ def main() -> None:
             for count in args.students:
                 result = asyncio.run(
                     measure(
-                        url, count, args.seconds, args.seed, server, args.gap, False, args.controls
+                        url,
+                        count,
+                        args.seconds,
+                        args.seed,
+                        server,
+                        args.gap,
+                        False,
+                        args.controls,
+                        args.kill_worker_at,
                     )
                 )
                 print(report(result), flush=True)
+                if result.kill:
+                    print(f"    {result.kill}", flush=True)
                 for problem in sorted(set(result.errors))[:5]:
                     print(f"    error: {problem}")
         finally:
