@@ -66,6 +66,9 @@ AUTO_MAX_WORKERS = 2
 AUTO_MIN_IMAGES = 8 * 58_976
 
 
+MAX_TIME_LIMIT_MINUTES = 7 * 24 * 60  # a week
+
+
 @dataclass
 class TrainConfig:
     """The lecture's recipe by default: SGD, lr 0.1, batch 64, 20 epochs, 1,024 held out."""
@@ -97,6 +100,9 @@ class TrainConfig:
     # How it runs, not what it learns (like device): processes sharing each batch, None = auto
     # (one per core, up to AUTO_MAX_WORKERS, on a CPU; 1 on a GPU). core/parallel.py.
     workers: int | None = None
+    # A wall-clock limit on each attempt, in minutes (None or 0: none): the run ends `stopped`
+    # at the first batch past it, checkpointed, as a Stop does; resume continues it.
+    time_limit_minutes: float | None = None
 
     @property
     def architecture(self) -> LeNetArchitecture:
@@ -159,6 +165,16 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a number, got {value!r}")
             if not 0 <= value <= high:
                 raise ValueError(f"{name} must be from 0 to {high:g}, got {value:g}")
+        limit = self.time_limit_minutes
+        if limit is not None and (
+            isinstance(limit, bool)
+            or not isinstance(limit, int | float)
+            or not 0 <= limit <= MAX_TIME_LIMIT_MINUTES
+        ):
+            raise ValueError(
+                f"time_limit_minutes must be from 0 (none) to {MAX_TIME_LIMIT_MINUTES:,},"
+                f" got {limit!r}"
+            )
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"augment must be none or shift, got {self.augment!r}")
         self.architecture.check()  # names the layer that breaks, as the LeNet-5 page does

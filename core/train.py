@@ -373,6 +373,8 @@ class Trainer:
         if self.run is not None:
             self.run.write_status("running", epoch=self.epoch, epochs=config.epochs)
         self.beat(force=True)
+        limit = config.time_limit_minutes
+        deadline = time.monotonic() + limit * 60 if limit else None
         pending: list[dict] = []
         while self.epoch < config.epochs:
             if self.epoch == 0 and self.batch == 0:
@@ -433,14 +435,22 @@ class Trainer:
                                 rate,
                             )
                         )
-                if self.callbacks.should_stop and self.callbacks.should_stop():
+                time_up = deadline is not None and time.monotonic() >= deadline
+                if time_up or (self.callbacks.should_stop and self.callbacks.should_stop()):
                     if self.batch < batches_per_epoch:
                         if self.group is not None:
                             self.group.stop_peers()  # they are already in the next step
                         self.log(pending)
                         pending = []
                         self.save("last")
-                        return self.finish("stopped", "stopped by request; resume to continue")
+                        message = "stopped by request; resume to continue"
+                        if time_up:
+                            message = (
+                                f"time limit: stopped after {limit:g} min, at epoch"
+                                f" {self.epoch + 1}/{config.epochs}, batch {self.batch}/"
+                                f"{batches_per_epoch}; resume to continue"
+                            )
+                        return self.finish("stopped", message)
             # Free this epoch's shuffled copy (and the batch views into it) before the next.
             shuffled_x = shuffled_y = x = y = None
             self.end_epoch(n)
@@ -659,7 +669,16 @@ def train(
             saved = load_config(run)
             device = saved.device if config.device == "auto" else config.device
             workers = saved.workers if config.workers is None else config.workers
-            config = TrainConfig(**{**asdict(saved), "device": device, "workers": workers})
+            limit = config.time_limit_minutes
+            limit = saved.time_limit_minutes if limit is None else limit
+            config = TrainConfig(
+                **{
+                    **asdict(saved),
+                    "device": device,
+                    "workers": workers,
+                    "time_limit_minutes": limit,
+                }
+            )
             config.validate()
         except BaseException:
             os.close(lock)

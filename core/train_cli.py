@@ -27,6 +27,7 @@ from core.config import (
     MAX_EPOCHS,
     MAX_MOMENTUM,
     MAX_SHIFT,
+    MAX_TIME_LIMIT_MINUTES,
     MAX_WEIGHT_DECAY,
     MAX_WORKERS,
     QUICK_DEMO,
@@ -174,6 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
         " for a run of at least 8 full epochs, where they measured 1.16x one process; else 1)",
     )
     parser.add_argument(
+        "--time-limit",
+        type=minutes,
+        default=None,
+        metavar="MINUTES",
+        help="end each attempt as stopped (checkpointed, resumable) after this many minutes"
+        " of wall clock (default: none; with --resume, the run's own; 0: none)",
+    )
+    parser.add_argument(
         "--log-every",
         type=int,
         default=None,
@@ -254,6 +263,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", default=None, help="MNIST data directory (default: $MNIST_DATA_DIR or data/)"
     )
     return parser
+
+
+def minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not 0 <= value <= MAX_TIME_LIMIT_MINUTES:
+        raise argparse.ArgumentTypeError(
+            f"{value:g} is not from 0 (none) to {MAX_TIME_LIMIT_MINUTES:,} minutes"
+        )
+    return value
 
 
 def architecture_of(args: argparse.Namespace) -> dict:
@@ -343,6 +364,7 @@ def main(argv: list[str] | None = None, splits: data.MnistSplits | None = None) 
                 weight_decay=args.weight_decay,
                 augment=args.augment,
                 workers=args.workers,
+                time_limit_minutes=args.time_limit,
                 **architecture_of(args),
             ).validate()
             for lr in lrs

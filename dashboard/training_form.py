@@ -21,6 +21,7 @@ from core.config import (
     MAX_EPOCHS,
     MAX_MOMENTUM,
     MAX_SHIFT,
+    MAX_TIME_LIMIT_MINUTES,
     MAX_VALIDATION_SIZE,
     MAX_WEIGHT_DECAY,
     PLATEAU_STEPS,
@@ -68,7 +69,7 @@ def _key(name: str) -> str:
 
 def _initial_values() -> dict:
     values = {name: getattr(DEFAULTS, name) for name in FORM_FIELDS}
-    values.update(lr_choice="0.1", custom_lr="0.05", subset="all 58,976")
+    values.update(lr_choice="0.1", custom_lr="0.05", subset="all 58,976", time_limit=0.0)
     return values
 
 
@@ -276,7 +277,7 @@ def new_run_form(nonce: str) -> TrainConfig | None:
             )
         (st.caption if possible else st.error)(summary)
 
-        with st.expander("Batch, validation, momentum, weight decay, augmentation"):
+        with st.expander("Batch, validation, momentum, weight decay, augmentation, time limit"):
             d, e, f = st.columns(3)
             d.number_input(
                 "Batch size",
@@ -320,6 +321,16 @@ def new_run_form(nonce: str) -> TrainConfig | None:
                 key=_key("augment"),
                 help="LeCun et al. report 0.8% test error with distortions against 0.95% without.",
             )
+            f.number_input(
+                "Time limit (minutes)",
+                min_value=0.0,
+                max_value=float(MAX_TIME_LIMIT_MINUTES),
+                step=5.0,
+                format="%g",
+                key=_key("time_limit"),
+                help="0: none. Past it the run stops at the next batch, checkpointed, as Stop"
+                " does ('stopped: time limit'); Resume continues it, with the limit again.",
+            )
         clicked = st.button(
             "Train", type="primary", icon=":material/play_arrow:", key=f"train_{nonce}"
         )
@@ -355,6 +366,7 @@ def _config_from_state() -> tuple[TrainConfig | None, dict[str, str]]:
     )
     if isinstance(config.momentum, int):
         config.momentum = float(config.momentum)
+    config.time_limit_minutes = float(state[_key("time_limit")]) or None
     if not problems:
         try:
             config.validate()

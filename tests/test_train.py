@@ -18,7 +18,7 @@ import torch
 from core import data
 from core.config import LOSS_POINTS_PER_EPOCH, QUICK_DEMO
 from core.lenet import LeNet5
-from core.runs import open_run
+from core.runs import Run, open_run
 from core.train import Callbacks, TrainConfig, Trainer, train
 
 pytestmark = pytest.mark.mnist
@@ -270,6 +270,8 @@ def test_cli_sweep_reports_each_learning_rate(tmp_path: Path) -> None:
         (["--train-subset", "59000"], "train_subset must be a whole number from 1 to 58976"),
         (["--resume"], "--resume needs --run-dir"),
         (["--device", "tpu"], "device must be auto, cpu, cuda or mps"),
+        (["--time-limit", "-1"], "-1 is not from 0 (none) to 10,080 minutes"),
+        (["--time-limit", "soon"], "'soon' is not a number of minutes"),
     ],
 )
 def test_cli_rejects_bad_arguments_in_one_line(args: list[str], message: str) -> None:
@@ -277,6 +279,27 @@ def test_cli_rejects_bad_arguments_in_one_line(args: list[str], message: str) ->
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_time_limit_stops_the_run_resumably(tmp_path: Path) -> None:
+    """--time-limit: the run ends `stopped: time limit` at the first batch past it (about 2 s
+    here, of a run that takes several times that), checkpointed; a resume without the limit
+    (0) trains the rest, each epoch once."""
+    run_dir = tmp_path / "limited"
+    common = ["--run-dir", str(run_dir), "--workers", "1"]
+    result = cli("--epochs", "40", "--train-subset", "2048", "--time-limit", "0.03", *common)
+    assert result.returncode == 0, result.stderr
+    status = Run(run_dir).read_status()
+    assert status["state"] == "stopped", status
+    assert status["message"].startswith("time limit: stopped after 0.03 min, at epoch ")
+    assert status["message"].endswith("; resume to continue")
+    assert 0 <= status["epoch"] < 40
+    resumed = cli("--resume", "--time-limit", "0", *common)
+    assert resumed.returncode == 0, resumed.stderr
+    run = Run(run_dir)
+    assert run.read_status()["state"] == "completed"
+    epochs = [r["epoch"] for r in run.read_metrics() if r["kind"] == "epoch"]
+    assert epochs == list(range(1, 41))
 
 
 def test_resume_of_a_missing_run_is_a_clear_error(tmp_path: Path) -> None:

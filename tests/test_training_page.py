@@ -95,6 +95,17 @@ def test_epochs_out_of_range_say_why_nothing_starts(runs_root: Path, epochs: int
     assert next(n for n in app.number_input if n.label == "Epochs").value == epochs  # kept
 
 
+def test_the_time_limit_field_goes_into_the_run(runs_root: Path) -> None:
+    app = page()
+    next(s for s in app.selectbox if s.label == "Training images").set_value("1,000")
+    next(n for n in app.number_input if n.label == "Epochs").set_value(1)
+    next(n for n in app.number_input if n.label == "Time limit (minutes)").set_value(5.0)
+    train_button(app).click().run()
+    assert not app.exception
+    (run,) = list_runs(runs_root)
+    assert json.loads(run.config_path.read_text())["time_limit_minutes"] == 5.0
+
+
 def test_bad_link_values_are_ignored_with_a_message(runs_root: Path) -> None:
     app = AppTest.from_file(str(TRAINING.file), default_timeout=60)
     app.query_params["run"] = "../../etc/passwd"
