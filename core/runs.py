@@ -345,8 +345,13 @@ class Run:
         """A small file replaced in one rename, not fsynced: a lost beat costs nothing."""
         record = {"step": step, "time": time.time(), "slowest_gap": slowest_gap}
         tmp = self.path / f".{HEARTBEAT_FILE}.{os.getpid()}.part"
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, self.heartbeat_path)
+        try:
+            tmp.write_text(json.dumps(record))
+            os.replace(tmp, self.heartbeat_path)
+        except OSError as error:  # a full disk: no half beat left behind, the file named
+            tmp.unlink(missing_ok=True)
+            error.filename = str(self.heartbeat_path)
+            raise
 
     def read_heartbeat(self) -> dict | None:
         """The last beat, or None when there is none (or it cannot be read)."""
