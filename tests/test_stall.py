@@ -114,3 +114,30 @@ def test_stop_ends_a_stalled_run_that_cannot_read_its_stop_file(runs_root: Path)
     assert state(hung) == "crashed"
     assert "stopped by request" in jobs.job_state(hung)["message"]
     wait_until(lambda: subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode)
+
+
+def test_a_refused_heartbeat_leaves_no_temp_file(tmp_path: Path) -> None:
+    """A beat the disk refuses (here a real file-size limit of 16 bytes, RLIMIT_FSIZE, in a
+    child) raises naming heartbeat.json and leaves no .part behind; the run's crash then says
+    it (tests/test_disk_full.py)."""
+    import resource
+
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom core.runs import Run\n"
+        "try:\n    Run(Path(sys.argv[1])).write_heartbeat(7, 0.5)\n"
+        "except OSError as error:\n    print(error.errno, Path(error.filename).name)\n"
+    )
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))
+
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=limited,
+        cwd=REPO_ROOT,
+    )
+    assert done.stdout.split() == ["27", "heartbeat.json"], done.stdout + done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
