@@ -40,7 +40,7 @@ $(DEV_STAMP): $(DEPS_STAMP) requirements-dev.txt
 
 # Fast when the files are already there: only their sizes and MD5s are checked.
 data: setup
-	$(PY) -m core.data fetch
+	$(PY) -m core.model.mnist fetch
 
 # Debian's Chromium where it can be installed (root + apt-get); otherwise Playwright's own.
 browser: dev

@@ -62,7 +62,7 @@ from streamlit.proto.Slider_pb2 import Slider
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from core.arithmetic import conv_output_size, conv_param_count  # noqa: E402
+from core.convolution.arithmetic import conv_output_size, conv_param_count  # noqa: E402
 from tests.e2e.conftest import free_port, wait_for_health  # noqa: E402
 
 PAGE_URL_PATH = "convolution"

@@ -48,9 +48,9 @@ def main() -> None:
     os.environ["CNN_QUEUE_PRELOAD"] = "0" if args.no_preload else "1"
     from streamlit.testing.v1 import AppTest
 
-    from core import jobs
-    from core.owners import NotYourRunError, Viewer, owner_of
-    from core.runs import Run, list_runs
+    from core.runs.owners import NotYourRunError, Viewer, owner_of
+    from core.runs.store import Run, list_runs
+    from core.training import jobs
 
     slots = jobs.max_parallel()
     page = str(REPO / "pages" / "training.py")

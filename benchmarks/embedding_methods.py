@@ -25,7 +25,7 @@ import numpy as np
 method, path, compute = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 features = np.load(path)
 if method == "pca":
-    from core.embedding import pca_2d as fit
+    from core.analysis.embedding import pca_2d as fit
 elif method == "opentsne":
     from openTSNE import TSNE
     fit = lambda f: TSNE(n_jobs=2, random_state=0, initialization="pca").fit(f.astype(float))
@@ -68,13 +68,13 @@ def main() -> None:
 
     import numpy as np
 
-    from core import data
-    from core.embedding import f6_features
-    from core.evaluate import run_model
-    from core.runs import open_run
+    from core.analysis.embedding import f6_features
+    from core.analysis.evaluate import run_model
+    from core.model import mnist
+    from core.runs.store import open_run
 
     model = run_model(open_run(args.run_dir))
-    images, _ = data.load_test_set()
+    images, _ = mnist.load_test_set()
     features = f6_features(model, images)
     print(f"load: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} cores)")
     print(f"{'method':10} {'seconds':>8} {'peak RSS':>9} {'import only':>12}")

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from core.evaluate import evaluate_run
-from core.runs import open_run
-from core.train import TrainConfig, train
+from core.analysis.evaluate import evaluate_run
+from core.runs.store import open_run
+from core.training.config import TrainConfig
+from core.training.loop import train
 
 PAGE = Path(__file__).resolve().parent.parent / "pages" / "errors.py"
 

@@ -5,10 +5,10 @@ their tolerances (issue 20). Not a timed benchmark: it prints differences, not s
 
 Each setting runs in a child process with `ONEDNN_MAX_CPU_ISA` / `ATEN_CPU_CAPABILITY` set
 (tests/isa.py), which gives this machine another CPU's float rounding. Within a setting it
-measures what the tests compare on one machine (one worker against two, tests/test_parallel.py);
-across settings it measures what no test may compare (the same run on two CPUs). It also
-trains a deliberately wrong data-parallel step (one worker's share lost) by hand, to show the
-tolerances still catch the bug they are there for.
+measures what the tests compare on one machine (one worker against two,
+tests/core/training/test_parallel.py); across settings it measures what no test may compare (the
+same run on two CPUs). It also trains a deliberately wrong data-parallel step (one worker's share
+lost) by hand, to show the tolerances still catch the bug they are there for.
 """
 
 from __future__ import annotations
@@ -38,18 +38,20 @@ def measure() -> dict:
     import torch
     import torch.nn.functional as F
 
-    from core import data
-    from core.runs import open_run
-    from core.train import TrainConfig, Trainer, build_model, epoch_order, train
+    from core.model import mnist
+    from core.runs.store import open_run
+    from core.training.config import TrainConfig
+    from core.training.loop import Trainer, train
+    from core.training.steps import build_model, epoch_order
 
-    splits = data.load_mnist(data.default_data_dir())
+    splits = mnist.load_mnist(mnist.default_data_dir())
     out: dict = {"capability": torch.backends.cpu.get_cpu_capability()}
     root = Path(tempfile.mkdtemp())
 
     def losses(path: Path) -> list[float]:
         return [r["loss"] for r in open_run(path).read_metrics() if r["kind"] == "batch"]
 
-    # tests/test_parallel.py::test_two_workers_train_like_one_process
+    # tests/core/training/test_parallel.py::test_two_workers_train_like_one_process
     config = dict(epochs=2, train_subset=6_000, seed=3, log_every=1)
     one = train(TrainConfig(**config, workers=1), root / "one", splits=splits)
     two = train(TrainConfig(**config, workers=2), root / "two", splits=splits)
@@ -66,7 +68,7 @@ def measure() -> dict:
     out["test_risks"] = [one.test_risk, two.test_risk]
     out["best_epochs"] = [one.best_epoch, two.best_epoch]
 
-    # tests/test_parallel.py::test_one_step_on_an_uneven_batch_gives_the_same_weights
+    # tests/core/training/test_parallel.py::test_one_step_on_an_uneven_batch_gives_the_same_weights
     config = dict(epochs=2, train_subset=97, log_every=1, momentum=0.9, augment="shift")
     for workers in (1, 2):
         train(TrainConfig(**config, workers=workers), root / f"w{workers}", splits=splits)
@@ -74,7 +76,7 @@ def measure() -> dict:
     w2 = open_run(root / "w2").load_snapshot(2)["model"]
     out["one_step_weights"] = max((w1[k] - w2[k]).abs().max().item() for k in w1)
 
-    # tests/test_parallel.py::test_more_workers_than_the_last_batch_has_images
+    # tests/core/training/test_parallel.py::test_more_workers_than_the_last_batch_has_images
     config = dict(epochs=1, train_subset=65, log_every=1)
     for workers in (1, 2):
         train(TrainConfig(**config, workers=workers), root / f"s{workers}", splits=splits)

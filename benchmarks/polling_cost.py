@@ -31,9 +31,9 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # reuse the e2e harness
 
-from core import jobs  # noqa: E402
-from core.runs import Run  # noqa: E402
-from core.train import TrainConfig  # noqa: E402
+from core.runs.store import Run  # noqa: E402
+from core.training import jobs  # noqa: E402
+from core.training.config import TrainConfig  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM_FLAGS,
     chromium_executable,

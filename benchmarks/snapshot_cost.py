@@ -17,12 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from core import data
-from core.runs import create_run
-from core.train import TrainConfig, Trainer
+from core.model import mnist
+from core.runs.store import create_run
+from core.training.config import TrainConfig
+from core.training.loop import Trainer
 
 
-def timed_run(config: TrainConfig, splits: data.MnistSplits, keep: bool, root: Path) -> float:
+def timed_run(config: TrainConfig, splits: mnist.MnistSplits, keep: bool, root: Path) -> float:
     run_dir = Path(tempfile.mkdtemp(dir=root)) / "run"
     run, lock = create_run(vars(config).copy(), run_dir)
     trainer = Trainer(config, splits, run, keep_snapshots=keep)
@@ -39,7 +40,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    splits = data.load_mnist()
+    splits = mnist.load_mnist()
     config = TrainConfig(epochs=args.epochs, train_subset=args.images, device="cpu")
     root = Path(tempfile.mkdtemp(prefix="snapshot-cost-"))
     try:

@@ -4,13 +4,13 @@ importing the trainer.
     python benchmarks/train_memory.py [--epochs 20] [--train-subset N] [--workers auto]
 
 Runs `python -m core.train` as a child process (into a temporary run folder) and watches it and
-every process below it (the data-parallel workers, core/parallel.py) every 0.1 s in /proc:
+every process below it (the data-parallel workers, core/training/parallel.py) every 0.1 s in /proc:
   - the sum of each process's peak RSS (VmHWM): an upper bound, since it counts the pages they
     share (torch's libraries, the training set in shared memory) once per process;
   - the largest sum of their PSS seen (each shared page split between its users): what the
     machine really gave them, sampled, so a peak between two samples can be missed.
-Next to a child that only imports torch and core.train. Linux only. Target (issues 4 and 14):
-a full 20-epoch run at most 1.5 GB, all workers together.
+Next to a child that only imports torch and core.training.loop. Linux only. Target (issues 4 and
+14): a full 20-epoch run at most 1.5 GB, all workers together.
 """
 
 from __future__ import annotations
@@ -84,8 +84,13 @@ def main() -> None:
     args = parser.parse_args()
 
     gib = 1024**3
-    rss, pss, _ = watch([sys.executable, "-c", "import torch, core.train, time; time.sleep(1)"])
-    print(f"import torch + core.train only: {rss / gib:.2f} GiB peak RSS, {pss / gib:.2f} GiB PSS")
+    rss, pss, _ = watch(
+        [sys.executable, "-c", "import torch, core.training.loop, time; time.sleep(1)"]
+    )
+    print(
+        f"import torch + core.training.loop only: {rss / gib:.2f} GiB peak RSS, {pss / gib:.2f}"
+        f" GiB PSS"
+    )
     with tempfile.TemporaryDirectory() as runs:
         command = [sys.executable, "-m", "core.train", "--epochs", str(args.epochs)]
         command += ["--runs-root", runs, "--workers", args.workers]

@@ -5,11 +5,11 @@ baseline, in one process run.
 
 Baseline: the loop of pytorch/examples' mnist/main.py: torchvision's MNIST dataset with
 `ToTensor`, `DataLoader(batch_size=64, shuffle=True)`, the same LeNet-5 and plain SGD, with
-as many threads as cores. Ours: core.train.Trainer (data in memory as one tensor, one shuffle
-per epoch, slices), timed through its whole `fit()` including its validation pass, once with
+as many threads as cores. Ours: core.training.loop.Trainer (data in memory as one tensor, one
+shuffle per epoch, slices), timed through its whole `fit()` including its validation pass, once with
 `workers=1` (one process, a thread per core) and once with `--workers` processes sharing each
-batch (core/parallel.py; its start-up, a Python importing torch per worker, is timed apart and
-left out of its images/s, since a run pays it once, not per epoch). All train on the same
+batch (core/training/parallel.py; its start-up, a Python importing torch per worker, is timed
+apart and left out of its images/s, since a run pays it once, not per epoch). All train on the same
 number of images at batch size 64; the three are interleaved and each timed `--repeats` times,
 and the medians are compared. Prints images/s of each, the ratios, and the projected wall time
 of the full recipe (20 epochs with validation and test, plus the start-up and the end).
@@ -29,16 +29,17 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
-from core import data
-from core.lenet import LeNet5
-from core.train import TrainConfig, Trainer, available_cores
+from core.model import mnist
+from core.model.lenet import LeNet5
+from core.training.config import TrainConfig, available_cores
+from core.training.loop import Trainer
 
 
 def baseline_images_per_second(images: int, seed: int) -> float:
     """pytorch/examples' mnist loop, CPU, batch 64, shuffled, ToTensor."""
     torch.manual_seed(seed)
     dataset = datasets.MNIST(
-        str(data.default_data_dir()), train=True, transform=transforms.ToTensor()
+        str(mnist.default_data_dir()), train=True, transform=transforms.ToTensor()
     )
     loader = DataLoader(Subset(dataset, range(images)), batch_size=64, shuffle=True)
     model = LeNet5()
@@ -55,7 +56,7 @@ def baseline_images_per_second(images: int, seed: int) -> float:
 
 
 def ours(
-    images: int, seed: int, splits: data.MnistSplits, workers: int, threads: int | None = None
+    images: int, seed: int, splits: mnist.MnistSplits, workers: int, threads: int | None = None
 ) -> dict[str, float]:
     """One epoch of the trainer's whole fit(), taken apart: `rate`, images/s of its training
     steps (the epoch's own clock, as the tutorial loop is timed: no validation); `val`, the
@@ -91,7 +92,7 @@ def ours(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=data.TRAIN_SIZE - data.VALIDATION_SIZE)
+    parser.add_argument("--images", type=int, default=mnist.TRAIN_SIZE - mnist.VALIDATION_SIZE)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
@@ -103,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(available_cores())  # the baseline's; each trainer sets its own
-    splits = data.load_mnist()
+    splits = mnist.load_mnist()
     # Warm-up: first calls pay for allocator and kernel selection.
     baseline_images_per_second(64 * 20, 0)
     ours(64 * 20, 0, splits, 1)

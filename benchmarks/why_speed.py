@@ -28,11 +28,11 @@ from pathlib import Path
 
 import torch
 
-from core import data
-from core.attribution import faithfulness, grad_cam, gradient_x_input, occlusion, saliency
-from core.evaluate import run_model
-from core.robustness import EPSILONS, fgsm_sweep, shift_sweep
-from core.runs import open_run
+from core.analysis.attribution import faithfulness, grad_cam, gradient_x_input, occlusion, saliency
+from core.analysis.evaluate import run_model
+from core.analysis.robustness import EPSILONS, fgsm_sweep, shift_sweep
+from core.model import mnist
+from core.runs.store import open_run
 
 
 def seconds(function, *args, **kwargs) -> float:
@@ -70,7 +70,7 @@ def main() -> None:
     torch.set_num_threads(2)
     print(f"load before: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} cores)")
     model = run_model(open_run(args.run_dir))
-    images, labels = data.load_test_set()
+    images, labels = mnist.load_test_set()
 
     occlusion_times, forward_times, rest_times = [], [], []
     occlusion(model, images[0], int(labels[0]))  # warm-up

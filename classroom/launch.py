@@ -4,8 +4,8 @@
 Every child runs in its own session (so the teacher's Ctrl-C reaches only the launcher, which
 then stops them in order) and is asked by the kernel to end if the launcher dies
 (PR_SET_PDEATHSIG), so neither a signal nor a crash of the launcher leaves a worker or the
-proxy behind. Training runs started by the workers are their own sessions (core/jobs.py) and,
-as with `make run`, outlive the server.
+proxy behind. Training runs started by the workers are their own sessions (core/training/jobs.py)
+and, as with `make run`, outlive the server.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from classroom.haproxy import (
     worker_name,
 )
 from classroom.hosts import connect_address, is_wildcard, url_host
-from core.runs import RUNS_DIR_ENV, default_runs_dir
+from core.runs.store import RUNS_DIR_ENV, default_runs_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENTRY = REPO_ROOT / "dashboard" / "Home.py"

@@ -124,7 +124,8 @@ def atomic_write(path: Path, data: bytes) -> None:
 def write_in_place(path: Path, data: bytes) -> None:
     """Overwrite a small existing file without a temp file: the fallback for a status line
     when the disk is full. It reuses the file's own block, so it needs no new space; a reader
-    at that very moment may see it half-written (readers of such files retry, core/runs.py)."""
+    at that very moment may see it half-written (readers of such files retry,
+    core/runs/store.py)."""
     fd = os.open(path, os.O_WRONLY)
     try:
         os.write(fd, data)

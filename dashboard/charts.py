@@ -129,6 +129,33 @@ def _empty_panel(figure: go.Figure, column: int, note: str) -> None:
     )
 
 
+# The per-epoch traces of a run: (record key, what it is, panel column, its style).
+EPOCH_TRACES = (
+    (
+        "train_loss",
+        "train loss",
+        1,
+        lambda colour: dict(mode="markers", marker=dict(color=colour, size=7, symbol="circle")),
+    ),
+    (
+        "val_loss",
+        "validation loss",
+        1,
+        lambda colour: dict(
+            mode="lines+markers",
+            line=dict(color=colour, dash="dash"),
+            marker=dict(symbol="diamond", size=7),
+        ),
+    ),
+    (
+        "val_error",
+        "validation error",
+        2,
+        lambda colour: dict(mode="lines+markers", line=dict(color=colour)),
+    ),
+)
+
+
 def training_curves_figure(
     curves: list[tuple[str, int, list[dict]]], smoothing: float = 0.6, log_loss: bool = True
 ) -> go.Figure:
@@ -149,95 +176,63 @@ def training_curves_figure(
         finite = [r for r in batches if r.get("loss") is not None]
         x = [r["epoch"] + r["batch"] / per_epoch for r in finite]
         y = [r["loss"] for r in finite]
+
+        def add(col: int, legend: bool = False, group: str = label, **trace) -> None:
+            if not legend:  # one legend entry a run: its smoothed loss
+                trace["showlegend"] = False
+            figure.add_scatter(legendgroup=group, row=1, col=col, **trace)
+
         if finite:
-            figure.add_scatter(
+            add(
+                1,
                 x=x,
                 y=y,
                 mode="lines",
                 line=dict(color=colour, width=1),
                 opacity=0.25,
                 name=f"{label} batch loss",
-                legendgroup=label,
-                showlegend=False,
                 hoverinfo="skip",
-                row=1,
-                col=1,
             )
-            figure.add_scatter(
+            add(
+                1,
                 x=x,
                 y=smooth(y, smoothing),
                 mode="lines",
                 line=dict(color=colour, width=2),
                 name=f"{label}",
-                legendgroup=label,
+                legend=True,
                 hovertemplate="epoch %{x:.2f}<br>loss %{y:.4f}<extra>" + label + "</extra>",
-                row=1,
-                col=1,
             )
         broken = [r for r in batches if r.get("loss") is None]
         if broken:
-            where = broken[0]
-            at_x = where["epoch"] + where["batch"] / per_epoch
-            at_y = y[-1] if y else 2.3
-            figure.add_scatter(
-                x=[at_x],
-                y=[at_y],
+            where, what = broken[0], broken[0].get("nonfinite") or "nan"
+            add(
+                1,
+                x=[where["epoch"] + where["batch"] / per_epoch],
+                y=[y[-1] if y else 2.3],
                 mode="markers+text",
                 marker=dict(symbol="x", size=14, color="#dc2626"),
-                text=[f"diverged ({where.get('nonfinite') or 'nan'})"],
+                text=[f"diverged ({what})"],
                 textposition="top center",
-                legendgroup=label,
-                showlegend=False,
-                hovertemplate=f"{label}: loss became "
-                f"{where.get('nonfinite') or 'nan'} at step {where['step']}"
-                "<extra></extra>",
-                row=1,
-                col=1,
+                hovertemplate=f"{label}: loss became {what} at step {where['step']}<extra></extra>",
             )
         epochs = [r for r in records if r.get("kind") == "epoch"]
         if epochs:
             ex = [r["epoch"] for r in epochs]
-            figure.add_scatter(
-                x=ex,
-                y=[r["train_loss"] for r in epochs],
-                mode="markers",
-                marker=dict(color=colour, size=7, symbol="circle"),
-                name=f"{label} train loss (epoch)",
-                legendgroup=label,
-                showlegend=False,
-                hovertemplate="epoch %{x}<br>train loss %{y:.4f}<extra></extra>",
-                row=1,
-                col=1,
-            )
-            figure.add_scatter(
-                x=ex,
-                y=[r["val_loss"] for r in epochs],
-                mode="lines+markers",
-                line=dict(color=colour, dash="dash"),
-                marker=dict(symbol="diamond", size=7),
-                name=f"{label} validation loss",
-                legendgroup=label,
-                showlegend=False,
-                hovertemplate="epoch %{x}<br>validation loss %{y:.4f}<extra></extra>",
-                row=1,
-                col=1,
-            )
-            figure.add_scatter(
-                x=ex,
-                y=[r["val_error"] for r in epochs],
-                mode="lines+markers",
-                line=dict(color=colour),
-                name=f"{label} validation error",
-                legendgroup=label,
-                showlegend=False,
-                hovertemplate="epoch %{x}<br>validation error %{y:.4f}<extra></extra>",
-                row=1,
-                col=2,
-            )
+            for key, what, col, style in EPOCH_TRACES:
+                add(
+                    col,
+                    x=ex,
+                    y=[r[key] for r in epochs],
+                    name=f"{label} {what}" + (" (epoch)" if key == "train_loss" else ""),
+                    hovertemplate="epoch %{x}<br>" + what + " %{y:.4f}<extra></extra>",
+                    **style(colour),
+                )
             best = epochs[-1].get("best_epoch")
             best_rows = [r for r in epochs if r["epoch"] == best]
             if best_rows:
-                figure.add_scatter(
+                add(
+                    2,
                     x=[best],
                     y=[best_rows[0]["val_error"]],
                     mode="markers",
@@ -245,12 +240,8 @@ def training_curves_figure(
                         symbol="star", size=16, color=colour, line=dict(color="black", width=1)
                     ),
                     name=f"{label} best epoch",
-                    legendgroup=label,
-                    showlegend=False,
                     hovertemplate=f"best epoch {best}<br>validation error "
                     "%{y:.4f}<extra></extra>",
-                    row=1,
-                    col=2,
                 )
     all_records = [r for _, _, records in curves for r in records]
     has_batches = any(r.get("kind") == "batch" for r in all_records)

@@ -1,4 +1,4 @@
-"""This browser's rights in classroom mode (core/owners.py): which student it is, and whether
+"""This browser's rights in classroom mode (core/runs/owners.py): which student it is, and whether
 the teacher's token was given in it.
 
 The student is the `cnn_student` cookie the classroom proxy sets on a browser's first
@@ -15,7 +15,7 @@ import uuid
 
 import streamlit as st
 
-from core.owners import Classroom, Viewer
+from core.runs.owners import Classroom, Viewer
 from core.throttle import TEACHER_SIGN_IN
 
 STUDENT_COOKIE = "cnn_student"

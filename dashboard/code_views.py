@@ -1,9 +1,9 @@
 """The explorer's code twin on the page: the PyTorch script for what the page shows, a copy
 button (st.code's own) and a download, with torch's agreement next to it.
 
-The script is text from core.conv_code's template; the torch result beside it comes from the
-same configuration through core.conv_code.torch_output, never from running that text. Both are
-kept per configuration: students ask for the same layers again and again.
+The script is text from core.convolution.code_twin's template; the torch result beside it comes
+from the same configuration through core.convolution.code_twin.torch_output, never from running
+that text. Both are kept per configuration: students ask for the same layers again and again.
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ import functools
 import numpy as np
 import streamlit as st
 
-from core.conv_code import TOLERANCE, Agreement, LayerSpec, agreement, printout, python_source
+from core.convolution.code_twin import (
+    TOLERANCE,
+    Agreement,
+    LayerSpec,
+    agreement,
+    printout,
+    python_source,
+)
 from dashboard.memo import Frozen, dataclass_key
 
 

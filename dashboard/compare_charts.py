@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from core.compare import RunFacts, SeedGroup, describe, differing_settings
+from core.analysis.compare import RunFacts, SeedGroup, describe, differing_settings
 from dashboard.charts import PALETTE
 
 X_AXES = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit import config
 
-from core.arithmetic import padding_preset
+from core.convolution.arithmetic import padding_preset
 from dashboard.conv_state import OPERATIONS, SOURCES, SPEEDS
 from dashboard.conv_views import KERNEL_PRESETS_1D, KERNEL_PRESETS_2D
 

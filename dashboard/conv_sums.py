@@ -5,7 +5,7 @@ cells list of the two-way view. Plain functions of core results, so tests read t
 
 from __future__ import annotations
 
-from core.conv import ConvResult, Geometry, PoolResult
+from core.convolution.reference import ConvResult, Geometry, PoolResult
 
 
 def output_name(channel: int, i: int, j: int, channels: int, one_d: bool) -> str:

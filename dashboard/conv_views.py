@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.colors import get_colorscale
 
-from core.conv import Geometry
+from core.convolution.reference import Geometry
 from dashboard.memo import Frozen, frozen
 
 MAX_FRAMES = 400
@@ -127,17 +127,23 @@ def _window_shapes(geometry: Geometry, i: int, j: int, colour: str) -> list[dict
         taps = dict(type="path", path=_cells_path([(r, s) for *_, r, s in geometry.taps(i, j)]))
     return [
         dict(xref="x", yref="y", line=dict(color=colour, width=3), **taps),
-        dict(
-            type="rect",
-            xref="x2",
-            yref="y2",
-            x0=j - 0.5,
-            x1=j + 0.5,
-            y0=i - 0.5,
-            y1=i + 0.5,
-            line=dict(color=colour, width=3),
-        ),
+        _cell_box(i, j, "2", colour),
     ]
+
+
+def _cell_box(row: int, col: int, axis: str, colour: str, **extra) -> dict:
+    """A 3 px outline around one cell of the input (axis "") or the output ("2") heatmap."""
+    return dict(
+        type="rect",
+        xref="x" + axis,
+        yref="y" + axis,
+        x0=col - 0.5,
+        x1=col + 0.5,
+        y0=row - 0.5,
+        y1=row + 0.5,
+        line=dict(color=colour, width=3),
+        **extra,
+    )
 
 
 def _static_shapes(geometry: Geometry) -> list[dict]:
@@ -184,19 +190,7 @@ def _feed_shapes(geometry: Geometry, cell: tuple[int, int]) -> list[dict]:
     """The chosen input cell and every output cell it feeds, outlined in green."""
     row, col = cell
     fed = [(i, j) for i, j, _, _ in geometry.feeds(row, col)]
-    shapes = [
-        dict(
-            type="rect",
-            xref="x",
-            yref="y",
-            x0=col - 0.5,
-            x1=col + 0.5,
-            y0=row - 0.5,
-            y1=row + 0.5,
-            line=dict(color=FEED_COLOUR, width=3),
-            fillcolor="rgba(22,163,74,0.25)",
-        )
-    ]
+    shapes = [_cell_box(row, col, "", FEED_COLOUR, fillcolor="rgba(22,163,74,0.25)")]
     if fed:
         shapes.append(
             dict(

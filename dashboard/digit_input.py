@@ -1,5 +1,5 @@
 """One digit for the network: a test digit by index, one drawn on a canvas, or an uploaded
-PNG/JPEG, made MNIST-like (core/preprocess.py). Shared by the pages that explain a digit."""
+PNG/JPEG, made MNIST-like (core/model/preprocess.py). Shared by the pages that explain a digit."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from core.preprocess import (
+from core.model.preprocess import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_PIXELS,
     DigitImageError,
@@ -68,7 +68,7 @@ def choose_digit(source: str, prefix: str) -> ChosenDigit:
     if source == "test digit":
         digits = mnist_test_digits()
         if digits is None:
-            st.error("MNIST is not ready: run `python -m core.data fetch`.")
+            st.error("MNIST is not ready: run `python -m core.model.mnist fetch`.")
             st.stop()
         images, labels = digits
         index_from_link(f"{prefix}_index")

@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from core.causal import CausalStack
+from core.convolution.causal import CausalStack
 
 GROUP_COLOURS = qualitative.Set2
 CONE = "#ea580c"

@@ -14,7 +14,17 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from core.config import (
+from core.model.lenet import (
+    ACTIVATIONS,
+    ARCHITECTURE_RANGES,
+    LECTURE_ARCHITECTURE,
+    PAPER_1998_ARCHITECTURE,
+    PAPER_1998_OMISSIONS,
+    POOLINGS,
+    LeNetArchitecture,
+    lenet_layer_table,
+)
+from core.training.config import (
     ARCHITECTURE_FIELDS,
     AUGMENTATIONS,
     MAX_BATCH_SIZE,
@@ -26,16 +36,6 @@ from core.config import (
     MAX_WEIGHT_DECAY,
     PLATEAU_STEPS,
     TrainConfig,
-)
-from core.lenet import (
-    ACTIVATIONS,
-    ARCHITECTURE_RANGES,
-    LECTURE_ARCHITECTURE,
-    PAPER_1998_ARCHITECTURE,
-    PAPER_1998_OMISSIONS,
-    POOLINGS,
-    LeNetArchitecture,
-    lenet_layer_table,
 )
 from dashboard.text import plain
 
@@ -371,7 +371,7 @@ def _config_from_state() -> tuple[TrainConfig | None, dict[str, str]]:
         try:
             config.validate()
             if config.device != "auto":
-                from core.config import resolve_device
+                from core.training.config import resolve_device
 
                 resolve_device(config.device)
         except ValueError as error:

@@ -10,12 +10,12 @@ import numpy as np
 import streamlit as st
 import torch
 
-from core import analysis
-from core.attribution import faithfulness, grad_cam, gradient_x_input, occlusion, saliency
-from core.embedding import f6_features, pca_2d
-from core.evaluate import Evaluation
-from core.robustness import fgsm, transformation_curves
-from core.runs import Run
+from core.analysis import background
+from core.analysis.attribution import faithfulness, grad_cam, gradient_x_input, occlusion, saliency
+from core.analysis.embedding import f6_features, pca_2d
+from core.analysis.evaluate import Evaluation
+from core.analysis.robustness import fgsm, transformation_curves
+from core.runs.store import Run
 from dashboard.charts import probability_bars_figure
 from dashboard.text import plain
 from dashboard.why_charts import (
@@ -41,40 +41,40 @@ state = st.session_state
 @st.fragment(run_every=1.0)
 def _analysis_progress(run: Run, part: str) -> None:
     """Polls the analysis job once a second; reruns the page when `part` is ready."""
-    if analysis.read(run, part) is not None:
+    if background.read(run, part) is not None:
         st.rerun()
-    info = analysis.progress(run) or {}
-    running = analysis.is_running(run)
+    info = background.progress(run) or {}
+    running = background.is_running(run)
     if info.get("error") and not running:
         st.error(f"The analysis failed: {plain(info['error'])}")
         if st.button("Try again", key=f"why_retry_{part}"):
-            analysis.start(run)
+            background.start(run)
             st.rerun()
         return
     if not running:
         st.warning("The analysis process has stopped before finishing.")
         if st.button("Start it again", key=f"why_restart_{part}"):
-            analysis.start(run)
+            background.start(run)
             st.rerun()
         return
     doing = info.get("part")
     fraction = float(info.get("fraction") or 0.0)
-    title = analysis.PART_TITLES.get(doing, "starting")
+    title = background.PART_TITLES.get(doing, "starting")
     st.progress(
         min(max(fraction, 0.0), 1.0),
         text=f"Computing in the background: {title}, {fraction:.0%}."
-        f" {len(analysis.missing(run))} part(s) to go; this page stays usable meanwhile.",
+        f" {len(background.missing(run))} part(s) to go; this page stays usable meanwhile.",
     )
 
 
 def cached_analysis(run: Run, part: str) -> dict[str, np.ndarray] | None:
     """The run's cached `part`; when missing, starts the background job (once) and shows its
     progress. None until the part is ready."""
-    arrays = analysis.read(run, part)
+    arrays = background.read(run, part)
     if arrays is not None:
         return arrays
-    if not analysis.is_running(run) and not (analysis.progress(run) or {}).get("error"):
-        analysis.start(run, first=part)
+    if not background.is_running(run) and not (background.progress(run) or {}).get("error"):
+        background.start(run, first=part)
     _analysis_progress(run, part)
     return None
 

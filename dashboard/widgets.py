@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core import data
+from core.model import mnist
 
 
 def _data_signature() -> tuple:
     """Changes whenever a data file changes, so the cached verification is redone."""
-    directory = data.raw_dir()
+    directory = mnist.raw_dir()
     signature = []
-    for file in data.MNIST_FILES:
+    for file in mnist.MNIST_FILES:
         path = directory / file.name
         stat = path.stat() if path.exists() else None
         signature.append(
@@ -23,7 +23,7 @@ def _data_signature() -> tuple:
 
 @st.cache_data(show_spinner="Verifying MNIST checksums ...")
 def _verified(signature: tuple) -> list[tuple[str, str | None]]:
-    return [(check.file.name, check.problem) for check in data.verify()]
+    return [(check.file.name, check.problem) for check in mnist.verify()]
 
 
 def mnist_problems() -> list[str]:
@@ -35,7 +35,7 @@ def mnist_problems() -> list[str]:
 def _test_digits(signature: tuple) -> tuple[np.ndarray, np.ndarray]:
     from torchvision.datasets.mnist import read_image_file, read_label_file
 
-    directory = data.raw_dir()
+    directory = mnist.raw_dir()
     images = read_image_file(str(directory / "t10k-images-idx3-ubyte")).numpy()
     labels = read_label_file(str(directory / "t10k-labels-idx1-ubyte")).numpy()
     return images, labels
@@ -66,7 +66,7 @@ def mnist_status_panel() -> None:
         st.warning(
             "MNIST is not ready: "
             + "; ".join(problems)
-            + ". Run `python -m core.data fetch` (or `make run`) to fetch and verify it."
+            + ". Run `python -m core.model.mnist fetch` (or `make run`) to fetch and verify it."
         )
         return
     st.success(
@@ -98,7 +98,7 @@ def finished_run_ids(empty_message: str, state_key: str) -> list[str]:
     `?run=` (validated) chosen in `st.session_state[state_key]` the first time.
 
     With no finished run, shows `empty_message`, a link to the training page, and stops."""
-    from core.runs import RUN_ID_PATTERN, default_runs_dir, list_runs
+    from core.runs.store import RUN_ID_PATTERN, default_runs_dir, list_runs
     from dashboard.site import TRAINING
     from dashboard.text import plain
 
@@ -132,7 +132,7 @@ def epoch_picker(run, key: str) -> int | None:
     "best" (the epoch chosen by validation error). Returns the epoch, or None for the best.
 
     Runs made before epochs were kept have no slider."""
-    from core.config import load_config
+    from core.training.saved import load_config
     from dashboard.text import plain
 
     epochs = run.snapshot_epochs()
@@ -150,7 +150,7 @@ def epoch_picker(run, key: str) -> int | None:
     done = done if isinstance(done, int) and not isinstance(done, bool) else max(epochs)
     gone = [epoch for epoch in range(max(done, max(epochs)) + 1) if epoch not in epochs]
     if gone:
-        from core.runs import epoch_span
+        from core.runs.store import epoch_span
 
         st.warning(
             f"This run's weights after epoch{'s' if len(gone) > 1 else ''} {epoch_span(gone)}"

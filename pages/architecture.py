@@ -8,8 +8,7 @@ import streamlit as st
 import torch
 from streamlit.errors import StreamlitAPIException
 
-from core.config import ARCHITECTURE_FIELDS, TrainConfig
-from core.lenet import (
+from core.model.lenet import (
     ACTIVATIONS,
     LECTURE_ARCHITECTURE,
     PAPER_1998_ARCHITECTURE,
@@ -21,6 +20,7 @@ from core.lenet import (
     lenet_layer_table,
     parameter_count,
 )
+from core.training.config import ARCHITECTURE_FIELDS, TrainConfig
 from dashboard.charts import architecture_figure
 from dashboard.site import TRAINING
 from dashboard.training_form import ACTIVATION_LABELS, POOLING_LABELS, config_link, config_query

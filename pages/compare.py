@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.compare import describe, differing_settings, readable_facts, seed_groups
-from core.config import LECTURE_TEST_RISK
-from core.runs import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
+from core.analysis.compare import describe, differing_settings, readable_facts, seed_groups
+from core.runs.store import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
+from core.training.config import LECTURE_TEST_RISK
 from dashboard.charts import training_curves_figure
 from dashboard.compare_charts import X_AXES, risk_scatter_figure
 from dashboard.site import TRAINING

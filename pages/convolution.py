@@ -12,16 +12,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.arithmetic import (
+from core.convolution.arithmetic import (
     conv_macs,
     conv_param_count,
     conv_transpose_macs,
     dilated_kernel_span,
     fc_param_count,
 )
-from core.conv import conv2d, pool2d
-from core.conv_code import LayerSpec
-from core.transposed import conv_transpose2d
+from core.convolution.code_twin import LayerSpec
+from core.convolution.reference import conv2d, pool2d
+from core.convolution.transposed import conv_transpose2d
 from dashboard.code_views import show_code_twin
 from dashboard.conv_controls import EXPLORER_FRAGMENT, draw_controls
 from dashboard.conv_state import SPEEDS, keep_values, load_from_url, to_url
@@ -128,7 +128,9 @@ def explorer() -> None:
     if state.src == "MNIST digit":
         digits = mnist_test_digits()
         if digits is None:
-            st.error("MNIST is not ready: run `python -m core.data fetch`, or pick random inputs.")
+            st.error(
+                "MNIST is not ready: run `python -m core.model.mnist fetch`, or pick random inputs."
+            )
             return
         images, labels = digits
         digit = images[state.digit].astype(float) / 255.0

@@ -13,7 +13,14 @@ from urllib.parse import quote, urlencode
 import pandas as pd
 import streamlit as st
 
-from core.drill import FIELD_NAMES, LEVELS, Question, grade, next_code, question_from_code
+from core.convolution.drill import (
+    FIELD_NAMES,
+    LEVELS,
+    Question,
+    grade,
+    next_code,
+    question_from_code,
+)
 from dashboard.text import plain
 
 state = st.session_state

@@ -1,7 +1,7 @@
 """Errors: the test risk of a trained run, a clickable confusion matrix, the misclassified digits.
 
-The evaluation of a run's best model is computed once (core/evaluate.py) and kept in its run
-folder, so opening this page again is instant.
+The evaluation of a run's best model is computed once (core/analysis/evaluate.py) and kept in its
+run folder, so opening this page again is instant.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 import numpy as np
 import streamlit as st
 
-from core.evaluate import Evaluation, evaluate_run, misclassified
-from core.runs import Run, default_runs_dir
-from core.train import LECTURE_TEST_RISK
+from core.analysis.evaluate import Evaluation, evaluate_run, misclassified
+from core.runs.store import Run, default_runs_dir
+from core.training.config import LECTURE_TEST_RISK
 from dashboard.charts import (
     CONFUSION_CLICK_TRACE,
     confusion_matrix_figure,
@@ -195,7 +195,7 @@ st.caption(
 
 digits = mnist_test_digits()
 if digits is None:
-    st.error("MNIST is not ready: run `python -m core.data fetch`.")
+    st.error("MNIST is not ready: run `python -m core.model.mnist fetch`.")
     st.stop()
 images, _ = digits
 if window.empty:

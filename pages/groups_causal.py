@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.arithmetic import causal_padding, conv_output_size, grouped_conv_costs
-from core.causal import causal_stack
+from core.convolution.arithmetic import causal_padding, conv_output_size, grouped_conv_costs
+from core.convolution.causal import causal_stack
 from dashboard.family_views import causal_stack_figure, groups_figure
 from dashboard.text import plain
 
@@ -129,7 +129,7 @@ st.caption(
     "vs standard: parameters / MACs as a share of the standard layer's. Grouped: C_in/g ·"
     " C_out · K² + C_out parameters. Depthwise-separable: a depthwise layer"
     " (C_in · K² + C_in) and a 1×1 layer (C_in · C_out + C_out). All three counts are checked"
-    " against torch's modules and FLOP counter in tests/test_arithmetic.py."
+    " against torch's modules and FLOP counter in tests/core/convolution/test_arithmetic.py."
 )
 
 # ------------------------------------------------------------------ causal

@@ -8,9 +8,9 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from core.evaluate import run_model
-from core.lenet import FEATURE_LAYERS, LeNet5, feature_maps
-from core.runs import Run, default_runs_dir
+from core.analysis.evaluate import run_model
+from core.model.lenet import FEATURE_LAYERS, LeNet5, feature_maps
+from core.runs.store import Run, default_runs_dir
 from dashboard.charts import mosaic, mosaic_figure, probability_bars_figure
 from dashboard.digit_input import SOURCES, choose_digit, digit_picture, index_from_link
 from dashboard.text import plain

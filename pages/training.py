@@ -1,6 +1,6 @@
 """Training: launch runs and the lecture's learning-rate sweep, watch live curves, compare runs.
 
-Every run is its own process (core/jobs.py); this page only reads the run folders, so a run
+Every run is its own process (core/training/jobs.py); this page only reads the run folders, so a run
 survives a refresh, a closed tab and a restart of the server.
 """
 
@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core import jobs
-from core.config import LECTURE_TEST_RISK, PLATEAU_STEPS, QUICK_DEMO, TrainConfig
-from core.owners import owner_of
-from core.runs import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
+from core.runs.owners import owner_of
+from core.runs.store import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
+from core.training import jobs
+from core.training.config import LECTURE_TEST_RISK, PLATEAU_STEPS, QUICK_DEMO, TrainConfig
 from dashboard.charts import training_curves_figure
 from dashboard.classroom_mode import classroom, teacher_sign_in
 from dashboard.text import plain
@@ -42,7 +42,7 @@ st.markdown(
     " back whenever you like."
 )
 if mnist_problems():
-    st.error("MNIST is not ready: run `make run` or `python -m core.data fetch` first.")
+    st.error("MNIST is not ready: run `make run` or `python -m core.model.mnist fetch` first.")
     st.stop()
 
 runs_root = default_runs_dir()

@@ -3,7 +3,7 @@ real MNIST digits, and a map of the pages."""
 
 import streamlit as st
 
-from core.arithmetic import conv_versus_fc
+from core.convolution.arithmetic import conv_versus_fc
 from dashboard.charts import parameter_comparison_figure
 from dashboard.site import PAGES, WELCOME
 from dashboard.widgets import digit_strip, mnist_status_panel, mnist_test_digits
@@ -129,7 +129,8 @@ if not others:
         " as they are finished."
     )
 st.markdown(
-    "From the command line: `python -m core.data verify` checks the MNIST files against their"
+    "From the command line: `python -m core.model.mnist verify` checks the MNIST files against"
+    " their"
     " published checksums, and `python -m core.train` trains LeNet-5 with the lecture's recipe"
     " (`--help` for the options)."
 )

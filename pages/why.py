@@ -3,7 +3,7 @@ easily the answer flips (FGSM, shifts, rotations, scaling), and where the mistak
 the test digits (the F6 features in 2D). For a test digit (linked from the errors gallery),
 a drawn digit or an upload.
 
-The whole-test-set analyses run in a background process (core/analysis.py) and are cached
+The whole-test-set analyses run in a background process (core/analysis/background.py) and are cached
 in the run folder; this page only shows their progress until they are there.
 """
 
@@ -13,10 +13,10 @@ import numpy as np
 import streamlit as st
 import torch
 
-from core.attribution import class_probabilities
-from core.evaluate import Evaluation, evaluate_run, run_model
-from core.lenet import LeNet5
-from core.runs import Run, default_runs_dir
+from core.analysis.attribution import class_probabilities
+from core.analysis.evaluate import Evaluation, evaluate_run, run_model
+from core.model.lenet import LeNet5
+from core.runs.store import Run, default_runs_dir
 from dashboard.charts import probability_bars_figure
 from dashboard.digit_input import SOURCES, choose_digit, digit_picture
 from dashboard.text import plain
@@ -76,7 +76,7 @@ except (OSError, ValueError, RuntimeError, KeyError) as error:
     st.stop()
 digits = mnist_test_digits()
 if digits is None:
-    st.error("MNIST is not ready: run `python -m core.data fetch`.")
+    st.error("MNIST is not ready: run `python -m core.model.mnist fetch`.")
     st.stop()
 test_images = digits[0]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import data
+from core.model import mnist
 
 
 def pytest_report_header(config) -> str:
@@ -23,10 +23,10 @@ def pytest_report_header(config) -> str:
 @pytest.fixture(scope="session")
 def real_mnist_dir():
     """The verified MNIST data directory; a hard failure (never a skip) when it is not ready."""
-    problems = [f"{c.file.name}: {c.problem}" for c in data.verify() if not c.ok]
+    problems = [f"{c.file.name}: {c.problem}" for c in mnist.verify() if not c.ok]
     if problems:
         pytest.fail(
             "real MNIST is missing or corrupt (" + "; ".join(problems) + "): run `make data`",
             pytrace=False,
         )
-    return data.default_data_dir()
+    return mnist.default_data_dir()

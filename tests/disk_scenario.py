@@ -1,11 +1,12 @@
-"""Full-disk scenarios for tests/test_disk_full.py, run inside a private mount namespace.
+"""Full-disk scenarios for tests/core/training/test_disk_full.py, run inside a private mount
+namespace.
 
     python -m tests.disk_scenario NAME FOLDER REPORT
 
 FOLDER is a small tmpfs that the test mounted for this process alone (`unshare -m`, or
-`unshare -rm` for a user who is not root: tests/test_disk_full.py); it disappears with the
-namespace, so everything the test asserts on is written to REPORT (JSON, outside the tmpfs).
-Every training step is the real command line, `python -m core.train`, in a subprocess.
+`unshare -rm` for a user who is not root: tests/core/training/test_disk_full.py); it disappears
+with the namespace, so everything the test asserts on is written to REPORT (JSON, outside the
+tmpfs). Every training step is the real command line, `python -m core.train`, in a subprocess.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-from core import jobs
-from core.config import TrainConfig
 from core.files import StorageError
-from core.runs import Run
+from core.runs.store import Run
+from core.training import jobs
+from core.training.config import TrainConfig
 
 PYTHON = sys.executable
 SMALL = ["--train-subset", "4096", "--workers", "1"]

@@ -10,8 +10,8 @@ import signal
 import time
 from pathlib import Path
 
-from core import jobs
-from core.runs import Run, list_runs
+from core.runs.store import Run, list_runs
+from core.training import jobs
 
 
 def wait_until(predicate, timeout: float = 300.0, every: float = 0.02):

@@ -184,7 +184,8 @@ def _chromium_present() -> None:
 @pytest.fixture(scope="session")
 def e2e_trained_run(e2e_runs_root: Path) -> Path:
     """One quick finished run (1 epoch on 8,192 images) for the pages that need a model."""
-    from core.train import TrainConfig, train
+    from core.training.config import TrainConfig
+    from core.training.loop import train
 
     run_dir = e2e_runs_root / "e2e-trained-run"
     result = train(TrainConfig(epochs=1, train_subset=8_192, seed=4), run_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from core.lenet import LeNetArchitecture, lenet_layer_table
+from core.model.lenet import LeNetArchitecture, lenet_layer_table
 from tests.e2e.conftest import screenshot, wait_for_app_run
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from core import jobs
-from core.owners import owner_of
-from core.runs import list_runs
+from core.runs.owners import owner_of
+from core.runs.store import list_runs
+from core.training import jobs
 from tests.e2e.conftest import screenshot, wait_for_app_run
 from tests.e2e.test_classroom import cookies_of, open_page, settled, started_classroom
 from tests.job_helpers import hold_only_slot, kill_jobs

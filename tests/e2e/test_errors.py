@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import Page, expect
 
-from core.evaluate import evaluate_run, misclassified
-from core.runs import open_run
+from core.analysis.evaluate import evaluate_run, misclassified
+from core.runs.store import open_run
 from tests.e2e.conftest import screenshot, wait_for_app_run
 
 

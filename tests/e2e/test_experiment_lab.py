@@ -8,9 +8,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from core import jobs
-from core.config import load_config
-from core.runs import list_runs
+from core.runs.store import list_runs
+from core.training import jobs
+from core.training.saved import load_config
 from tests.e2e.conftest import screenshot, wait_for_app_run
 
 

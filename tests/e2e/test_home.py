@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from core.arithmetic import conv_versus_fc
+from core.convolution.arithmetic import conv_versus_fc
 from tests.e2e.conftest import screenshot, wait_for_app_run
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from core.runs import list_runs
+from core.runs.store import list_runs
 from tests.e2e.conftest import screenshot, wait_for_app_run
 
 CURVE_POINTS = """() => {

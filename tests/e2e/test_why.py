@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import Page, expect
 
-from core import analysis
-from core.runs import open_run
+from core.analysis import background
+from core.runs.store import open_run
 from tests.e2e.conftest import screenshot, wait_for_app_run
 
 SLOW = 120_000  # ms: the first visit evaluates the run and computes F6 features of 10,000 digits
@@ -95,4 +95,4 @@ def test_why_it_erred_from_the_gallery_to_the_map(
         expect(page.get_by_text("Is the picture faithful?")).to_be_visible()
         expect(page.get_by_test_id("stException")).to_have_count(0)
     finally:
-        analysis.stop(run)
+        background.stop(run)

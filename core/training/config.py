@@ -1,0 +1,242 @@
+"""What a training run is: its config (the lecture's recipe by default), checked, and the device.
+
+TrainConfig()                       # SGD, lr 0.1, batch 64, 20 epochs, 1,024 held out
+TrainConfig(**QUICK_DEMO)           # one epoch on 40,000 images: learns in seconds
+load_config(run)                    # a run folder's config.json, every field checked
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+
+from core.model import mnist
+from core.model.lenet import LECTURE_ARCHITECTURE, LeNetArchitecture
+
+LECTURE_TEST_RISK = 0.0091
+MAX_EPOCHS = 200
+MAX_BATCH_SIZE = 8192
+MAX_VALIDATION_SIZE = 30_000
+# The weights are float32 (largest about 3.4e38): a larger step size cannot even be applied.
+# Every rate above ~10 already diverges, so the cap takes nothing away from the experiment.
+MAX_LR = 1e30
+# A batch loss is logged about this many times an epoch (every batch for tiny runs), so that
+# every run, however short, draws a curve, and a long one does not write a line per batch.
+LOSS_POINTS_PER_EPOCH = 50
+
+# Quick settings that show learning in seconds: at lr 0.1 the loss sits on a plateau near
+# ln 10 for the first ~100 steps, so a run of a few dozen batches stays at chance. One epoch on
+# 40,000 images (625 steps) reaches a few percent test risk (about 4% measured here).
+QUICK_DEMO = {"epochs": 1, "train_subset": 40_000}
+PLATEAU_STEPS = 100
+
+# The fields a saved config.json must have: they decide what is trained and on what. Fields
+# added later default to the lecture's values, so older runs still open.
+REQUIRED_FIELDS = ("lr", "epochs", "batch_size", "validation_size", "seed", "train_subset")
+ARCHITECTURE_FIELDS = (
+    "c1_kernel",
+    "c1_channels",
+    "c1_padding",
+    "c3_kernel",
+    "c3_channels",
+    "c3_padding",
+    "pool",
+    "activation",
+    "pooling",
+)
+AUGMENTATIONS = ("none", "shift")
+MAX_SHIFT = 2  # pixels, each way: LeCun et al.'s distortions were of this order
+MAX_MOMENTUM = 0.99
+MAX_WEIGHT_DECAY = 0.1
+MAX_WORKERS = 64
+# Auto: two data-parallel workers on a CPU with 2 or more cores, for a run long enough to pay
+# back starting the second (a Python importing torch, ~2.6 s). Measured on the 2-core machine
+# (benchmarks/train_throughput.py, full epochs, interleaved, medians of 5): 14,735 images/s
+# for two workers against 12,695 for one process with two threads (1.16x), that is ~0.6 s
+# saved an epoch of 58,976 images; break-even is ~4 such epochs, so auto asks for 8 (the
+# lecture's 20-epoch recipe: 2 workers; a quick demo or a 1-epoch sweep: 1 process). Only
+# 2 cores were measured, so auto never asks for more than 2.
+AUTO_MAX_WORKERS = 2
+AUTO_MIN_IMAGES = 8 * 58_976
+
+
+MAX_TIME_LIMIT_MINUTES = 7 * 24 * 60  # a week
+
+
+@dataclass
+class TrainConfig:
+    """The lecture's recipe by default: SGD, lr 0.1, batch 64, 20 epochs, 1,024 held out."""
+
+    lr: float = 0.1
+    epochs: int = 20
+    batch_size: int = 64
+    validation_size: int = mnist.VALIDATION_SIZE
+    seed: int = 0
+    device: str = "auto"
+    train_subset: int | None = None  # first N shuffled training images, for quick demos
+    log_every: int | None = None  # batches between logged losses; None: ~50 points an epoch
+    data_dir: str | None = None
+    group: str | None = None  # runs started together, e.g. a learning-rate sweep
+    # The architecture (core.model.lenet.LeNetArchitecture; the lecture's by default).
+    c1_kernel: int = LECTURE_ARCHITECTURE.c1_kernel
+    c1_channels: int = LECTURE_ARCHITECTURE.c1_channels
+    c1_padding: int = LECTURE_ARCHITECTURE.c1_padding
+    c3_kernel: int = LECTURE_ARCHITECTURE.c3_kernel
+    c3_channels: int = LECTURE_ARCHITECTURE.c3_channels
+    c3_padding: int = LECTURE_ARCHITECTURE.c3_padding
+    pool: int = LECTURE_ARCHITECTURE.pool
+    activation: str = LECTURE_ARCHITECTURE.activation
+    pooling: str = LECTURE_ARCHITECTURE.pooling
+    # Beyond the lecture's plain SGD, each off by default.
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    augment: str = "none"  # "shift": each digit moved by up to MAX_SHIFT pixels each epoch
+    # How it runs, not what it learns (like device): processes sharing each batch, None = auto
+    # (one per core, up to AUTO_MAX_WORKERS, on a CPU; 1 on a GPU). core/training/parallel.py.
+    workers: int | None = None
+    # A wall-clock limit on each attempt, in minutes (None or 0: none): the run ends `stopped`
+    # at the first batch past it, checkpointed, as a Stop does; resume continues it.
+    time_limit_minutes: float | None = None
+
+    @property
+    def architecture(self) -> LeNetArchitecture:
+        return LeNetArchitecture(**{name: getattr(self, name) for name in ARCHITECTURE_FIELDS})
+
+    @property
+    def available_train_images(self) -> int:
+        return mnist.TRAIN_SIZE - self.validation_size
+
+    @property
+    def train_images(self) -> int:
+        full = self.available_train_images
+        return min(self.train_subset, full) if self.train_subset else full
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return math.ceil(self.train_images / self.batch_size)
+
+    @property
+    def loss_log_every(self) -> int:
+        """Batches between two logged batch losses."""
+        if self.log_every is not None:
+            return self.log_every
+        return max(1, self.batches_per_epoch // LOSS_POINTS_PER_EPOCH)
+
+    def validate(self) -> TrainConfig:
+        """Raise ValueError naming the field and the allowed range; return self when fine."""
+        if isinstance(self.lr, bool) or not isinstance(self.lr, int | float):
+            raise ValueError(f"lr must be a number, got {self.lr!r}")
+        if not math.isfinite(self.lr) or self.lr <= 0:
+            raise ValueError(f"lr must be positive and finite, got {self.lr}")
+        if self.lr > MAX_LR:
+            raise ValueError(
+                f"lr must be at most {MAX_LR:g} (float32 weights cannot take a larger step;"
+                f" any rate above about 10 already diverges), got {self.lr:g}"
+            )
+        bounds = {
+            "epochs": (self.epochs, 1, MAX_EPOCHS),
+            "batch_size": (self.batch_size, 1, MAX_BATCH_SIZE),
+            "validation_size": (self.validation_size, 1, MAX_VALIDATION_SIZE),
+            "seed": (self.seed, 0, 2**31 - 1),
+        }
+        if self.log_every is not None:
+            bounds["log_every"] = (self.log_every, 1, 100_000)
+        if self.workers is not None:
+            bounds["workers"] = (self.workers, 1, MAX_WORKERS)
+        for name, (value, low, high) in bounds.items():
+            check_whole(name, value, low, high)
+        if self.train_subset is not None:
+            check_whole("train_subset", self.train_subset, 1, self.available_train_images)
+        if self.group is not None and (
+            not isinstance(self.group, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,80}", self.group)
+        ):
+            raise ValueError(f"group must be letters, digits, '.', '_' or '-', got {self.group!r}")
+        if self.data_dir is not None and not isinstance(self.data_dir, str):
+            raise ValueError(f"data_dir must be a folder name, got {self.data_dir!r}")
+        for name, high in (("momentum", MAX_MOMENTUM), ("weight_decay", MAX_WEIGHT_DECAY)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+            if not 0 <= value <= high:
+                raise ValueError(f"{name} must be from 0 to {high:g}, got {value:g}")
+        limit = self.time_limit_minutes
+        if limit is not None and (
+            isinstance(limit, bool)
+            or not isinstance(limit, int | float)
+            or not 0 <= limit <= MAX_TIME_LIMIT_MINUTES
+        ):
+            raise ValueError(
+                f"time_limit_minutes must be from 0 (none) to {MAX_TIME_LIMIT_MINUTES:,},"
+                f" got {limit!r}"
+            )
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(f"augment must be none or shift, got {self.augment!r}")
+        self.architecture.check()  # names the layer that breaks, as the LeNet-5 page does
+        devices = ("auto", "cpu", "cuda", "mps")
+        if not isinstance(self.device, str) or (
+            self.device not in devices and not self.device.startswith("cuda:")
+        ):
+            raise ValueError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
+        return self
+
+
+def check_whole(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+
+
+def config_from_dict(saved: Any) -> TrainConfig:
+    """A TrainConfig from a saved dict, or ValueError saying what is missing, unknown or bad."""
+    if not isinstance(saved, dict):
+        raise ValueError(f"the config is a {type(saved).__name__}, not an object")
+    known = {field.name for field in fields(TrainConfig)}
+    unknown = sorted(str(key) for key in saved if key not in known)
+    if unknown:
+        raise ValueError(f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+    missing = [key for key in REQUIRED_FIELDS if key not in saved]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    return TrainConfig(**saved).validate()
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` = CUDA, then Apple MPS, then CPU. An explicit device that is absent is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device cuda was asked for, but no CUDA GPU is available")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device mps was asked for, but Apple MPS is not available")
+    return torch.device(name)
+
+
+def resolve_workers(
+    workers: int | None, device: torch.device, batch_size: int, images: int | None = None
+) -> int:
+    """How many processes share each batch: `workers`, or auto on a CPU: AUTO_MAX_WORKERS (at
+    most one per core) when the run trains at least AUTO_MIN_IMAGES images (`images`: epochs
+    x training images; unknown counts as long), else 1; 1 on CUDA or MPS; never more than the
+    images in a batch. 1 is the single-process trainer, unchanged."""
+    if workers is None:
+        long_enough = images is None or images >= AUTO_MIN_IMAGES
+        cpu = device.type == "cpu"
+        workers = min(available_cores(), AUTO_MAX_WORKERS) if cpu and long_enough else 1
+    if workers > 1 and device.type != "cpu":
+        raise ValueError(f"workers must be 1 on device {device.type} (several are CPU only)")
+    return max(1, min(workers, batch_size))
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
