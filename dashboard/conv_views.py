@@ -209,8 +209,11 @@ class PlotlySpec(go.Figure):
     """A figure held as the dict plotly.js receives: numpy arrays already base64 typed arrays
     and plotly's default template in place, as `go.Figure(spec).to_dict()` would give them.
 
-    It skips plotly.py's object tree on purpose (no `Figure.__init__`): `st.plotly_chart` and
-    the tests only call `to_dict`. The dict is shared between sessions (cached): read it,
+    It skips plotly.py's object tree on purpose (no `Figure.__init__`). What it relies on:
+    `st.plotly_chart` hands a figure to `plotly.tools.return_figure_from_figure_or_data`, which
+    for a BaseFigure only calls `to_dict`, then to `plotly.io.to_json(validate=False)`, which
+    calls `to_dict` again; nothing else. tests/dashboard/test_conv_views.py pins it (the JSON
+    sent equals a real go.Figure's). The dict is shared between sessions (cached): read it,
     never change it.
     """
 
