@@ -23,7 +23,7 @@ from core.model.lenet import (
 from core.training.config import ARCHITECTURE_FIELDS, TrainConfig
 from dashboard.charts import architecture_figure
 from dashboard.site import TRAINING
-from dashboard.training_form import ACTIVATION_LABELS, POOLING_LABELS, config_link, config_query
+from dashboard.training.form import ACTIVATION_LABELS, POOLING_LABELS, config_link, config_query
 
 state = st.session_state
 st.title("LeNet-5, layer by layer")

@@ -10,9 +10,9 @@ from core.analysis.compare import describe, differing_settings, readable_facts, 
 from core.runs.store import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
 from core.training.config import LECTURE_TEST_RISK
 from dashboard.charts import training_curves_figure
-from dashboard.compare_charts import X_AXES, risk_scatter_figure
 from dashboard.site import TRAINING
 from dashboard.text import plain
+from dashboard.training.compare import X_AXES, risk_scatter_figure
 from dashboard.widgets import cached_metrics
 
 st.title("Compare runs")

@@ -3,7 +3,7 @@
 LESSON.md sections 2-6, and the convolutions the lecture leads to: groups and transposed
 convolution. All arithmetic comes from core (arithmetic, conv, transposed, conv_code); this
 page reads the controls, calls core, and draws with dashboard helpers. The whole configuration
-lives in the URL (dashboard/conv_state.py).
+lives in the URL (dashboard/convolution/state.py).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from core.convolution.arithmetic import (
 from core.convolution.code_twin import LayerSpec
 from core.convolution.reference import conv2d, pool2d
 from core.convolution.transposed import conv_transpose2d
-from dashboard.code_views import show_code_twin
-from dashboard.conv_controls import EXPLORER_FRAGMENT, draw_controls
-from dashboard.conv_state import SPEEDS, keep_values, load_from_url, to_url
-from dashboard.conv_sums import advice_for, conv_sum, feeds_text, output_name, pool_sum
-from dashboard.conv_views import (
+from dashboard.convolution.code import show_code_twin
+from dashboard.convolution.controls import EXPLORER_FRAGMENT, draw_controls
+from dashboard.convolution.state import SPEEDS, keep_values, load_from_url, to_url
+from dashboard.convolution.sums import advice_for, conv_sum, feeds_text, output_name, pool_sum
+from dashboard.convolution.views import (
     LECTURE_CASES,
     kernel_preset,
     kernel_stack_figure,

@@ -16,7 +16,7 @@ import streamlit as st
 
 from core.convolution.arithmetic import causal_padding, conv_output_size, grouped_conv_costs
 from core.convolution.causal import causal_stack
-from dashboard.family_views import causal_stack_figure, groups_figure
+from dashboard.convolution.families import causal_stack_figure, groups_figure
 from dashboard.text import plain
 
 state = st.session_state

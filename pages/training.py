@@ -20,7 +20,7 @@ from core.training.config import LECTURE_TEST_RISK, PLATEAU_STEPS, QUICK_DEMO, T
 from dashboard.charts import training_curves_figure
 from dashboard.classroom_mode import classroom, teacher_sign_in
 from dashboard.text import plain
-from dashboard.training_form import apply_link, new_run_form
+from dashboard.training.form import apply_link, new_run_form
 from dashboard.widgets import cached_metrics, mnist_problems
 
 SWEEP = (1.0, 0.1, 0.01)

@@ -20,7 +20,7 @@ from core.runs.store import Run, default_runs_dir
 from dashboard.charts import probability_bars_figure
 from dashboard.digit_input import SOURCES, choose_digit, digit_picture
 from dashboard.text import plain
-from dashboard.why_views import (
+from dashboard.why.views import (
     NO_BAR,
     VIEWS,
     attribution_view,

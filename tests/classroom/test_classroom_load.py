@@ -181,7 +181,7 @@ def test_three_honest_students_get_no_errors(server_url):
 
 
 def test_a_control_reruns_only_the_explorer_and_the_sidebar_stays(server_url):
-    """The explorer's controls rerun only its fragment (dashboard/conv_controls.py): the
+    """The explorer's controls rerun only its fragment (dashboard/convolution/controls.py): the
     answer is still right, the run names its fragment, and the sidebar's widgets, which that
     run does not redraw, are all still on the page."""
 

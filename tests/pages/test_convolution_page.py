@@ -17,8 +17,8 @@ from core.convolution.arithmetic import (
     conv_transpose_macs,
     conv_transpose_output_size,
 )
-from dashboard.conv_state import OPERATIONS
-from dashboard.conv_views import LECTURE_CASES
+from dashboard.convolution.state import OPERATIONS
+from dashboard.convolution.views import LECTURE_CASES
 from dashboard.site import CONVOLUTION
 
 

@@ -209,7 +209,7 @@ def test_a_queued_run_offers_stop_and_delete(runs_root: Path, monkeypatch) -> No
 def test_a_link_fills_the_form_and_shows_the_networks_cost(runs_root: Path) -> None:
     from core.model.lenet import LeNetArchitecture, lenet_layer_table
     from core.training.config import TrainConfig
-    from dashboard.training_form import config_link, config_query
+    from dashboard.training.form import config_link, config_query
 
     variant = TrainConfig(c1_kernel=3, c1_channels=8, activation="tanh", pooling="avg")
     query = config_query(variant)

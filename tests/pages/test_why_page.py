@@ -17,7 +17,7 @@ from core.runs.store import open_run
 from core.training.config import TrainConfig
 from core.training.loop import train
 from dashboard.site import ERRORS, WHY
-from dashboard.why_charts import braille, embedding_figure
+from dashboard.why.charts import braille, embedding_figure
 
 RUN = "why-run"
 

@@ -1,8 +1,8 @@
 """The convolution explorer's settings in the sidebar: operation, sizes, channels and groups,
 kernel, padding (with presets), stride, dilation, output padding, flags, input and kernel values.
 
-Every widget's key is a key of dashboard/conv_state.py, so the URL carries all of it. A control
-that changes no other control reruns only the explorer's fragment (EXPLORER_FRAGMENT): a
+Every widget's key is a key of dashboard/convolution/state.py, so the URL carries all of it. A
+control that changes no other control reruns only the explorer's fragment (EXPLORER_FRAGMENT): a
 classroom of students changing numbers costs the server a fraction of full reruns. The
 dimensions, the operation, the input source and the padding presets change which controls
 exist or what they hold, so they rerun the whole page.
@@ -14,8 +14,8 @@ import streamlit as st
 from streamlit import config
 
 from core.convolution.arithmetic import padding_preset
-from dashboard.conv_state import OPERATIONS, SOURCES, SPEEDS
-from dashboard.conv_views import KERNEL_PRESETS_1D, KERNEL_PRESETS_2D
+from dashboard.convolution.state import OPERATIONS, SOURCES, SPEEDS
+from dashboard.convolution.views import KERNEL_PRESETS_1D, KERNEL_PRESETS_2D
 
 state = st.session_state
 EXPLORER_FRAGMENT = "explorer"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
-from dashboard.conv_views import KERNEL_PRESETS_1D, KERNEL_PRESETS_2D
+from dashboard.convolution.views import KERNEL_PRESETS_1D, KERNEL_PRESETS_2D
 
 OPERATIONS = ("convolution", "transposed convolution", "max pooling", "average pooling")
 SOURCES = ("random integers", "MNIST digit", "edit by hand")

@@ -1,6 +1,6 @@
 """The three views of the "Why it errs" page: what the network looks at (attribution and its
 faithfulness), where it breaks (FGSM and transformations), where the mistakes live (the F6
-map). Each reads widgets, calls core, and draws with dashboard/why_charts.py."""
+map). Each reads widgets, calls core, and draws with dashboard/why/charts.py."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from core.analysis.robustness import fgsm, transformation_curves
 from core.runs.store import Run
 from dashboard.charts import probability_bars_figure
 from dashboard.text import plain
-from dashboard.why_charts import (
+from dashboard.why.charts import (
     attribution_maps_figure,
     braille,
     deletion_curves_figure,

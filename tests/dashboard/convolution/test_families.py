@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.convolution.causal import causal_stack
-from dashboard.family_views import causal_stack_figure, groups_figure
+from dashboard.convolution.families import causal_stack_figure, groups_figure
 
 
 def test_groups_figure_is_block_diagonal() -> None:

@@ -212,7 +212,7 @@ class PlotlySpec(go.Figure):
     It skips plotly.py's object tree on purpose (no `Figure.__init__`). What it relies on:
     `st.plotly_chart` hands a figure to `plotly.tools.return_figure_from_figure_or_data`, which
     for a BaseFigure only calls `to_dict`, then to `plotly.io.to_json(validate=False)`, which
-    calls `to_dict` again; nothing else. tests/dashboard/test_conv_views.py pins it (the JSON
+    calls `to_dict` again; nothing else. tests/dashboard/convolution/test_views.py pins it (the JSON
     sent equals a real go.Figure's). The dict is shared between sessions (cached): read it,
     never change it.
     """

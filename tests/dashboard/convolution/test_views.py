@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.convolution.reference import conv2d, pool2d
-from dashboard.conv_views import (
+from dashboard.convolution.views import (
     FEED_COLOUR,
     MAX_FRAMES,
     frame_cells,

@@ -1,0 +1,1 @@
+"""The why-it-errs page's views and figures."""
