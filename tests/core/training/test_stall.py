@@ -123,7 +123,7 @@ def test_a_refused_heartbeat_leaves_no_temp_file(tmp_path: Path) -> None:
     import resource
 
     script = (
-        "import sys\nfrom pathlib import Path\nfrom core.runs import Run\n"
+        "import sys\nfrom pathlib import Path\nfrom core.runs.store import Run\n"
         "try:\n    Run(Path(sys.argv[1])).write_heartbeat(7, 0.5)\n"
         "except OSError as error:\n    print(error.errno, Path(error.filename).name)\n"
     )
