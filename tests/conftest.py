@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from core.model import mnist
@@ -30,3 +32,16 @@ def real_mnist_dir():
             pytrace=False,
         )
     return mnist.default_data_dir()
+
+
+@pytest.fixture(autouse=True)
+def _pytest_stays_the_main_module():
+    """Streamlit's script runner (AppTest) leaves the last page it ran as
+    sys.modules["__main__"]; a later data-parallel test's spawn would then run that page in
+    each worker it starts ("worker 1 exited with status 1 while starting"). Put pytest's back
+    after every test: the order of the tests never matters."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
+
