@@ -44,4 +44,3 @@ def _pytest_stays_the_main_module():
     yield
     if main is not None:
         sys.modules["__main__"] = main
-
