@@ -67,6 +67,54 @@ def _key(name: str) -> str:
     return PREFIX + name
 
 
+# The form's number fields and what a run may have. No min/max on the widget: the browser would
+# keep a typed out-of-range number in the field without taking it, and Train would start the
+# old one without a word; each is checked on Train instead, and named (_config_from_state).
+BOUNDS: dict[str, tuple[str, float, float]] = {
+    "epochs": ("Epochs", 1, MAX_EPOCHS),
+    "seed": ("Seed", 0, 2**31 - 1),
+    "batch_size": ("Batch size", 1, MAX_BATCH_SIZE),
+    "validation_size": ("Validation images", 1, MAX_VALIDATION_SIZE),
+    "momentum": ("Momentum", 0.0, MAX_MOMENTUM),
+    "weight_decay": ("Weight decay", 0.0, MAX_WEIGHT_DECAY),
+    "time_limit": ("Time limit (minutes)", 0.0, float(MAX_TIME_LIMIT_MINUTES)),
+    **{
+        name: (label, low, high)
+        for name, label, (low, high) in (
+            ("c1_kernel", "C1 kernel", ARCHITECTURE_RANGES["c1_kernel"]),
+            ("c1_channels", "C1 channels", ARCHITECTURE_RANGES["c1_channels"]),
+            ("c1_padding", "C1 padding", ARCHITECTURE_RANGES["c1_padding"]),
+            ("c3_kernel", "C3 kernel", ARCHITECTURE_RANGES["c3_kernel"]),
+            ("c3_channels", "C3 channels", ARCHITECTURE_RANGES["c3_channels"]),
+            ("c3_padding", "C3 padding", ARCHITECTURE_RANGES["c3_padding"]),
+            ("pool", "Pooling window (= stride)", ARCHITECTURE_RANGES["pool"]),
+        )
+    },
+}
+
+
+def _number(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def _bounded(column, label: str, name: str, help: str | None = None, **extra) -> None:
+    """A number field with its range in the help, checked on Train (BOUNDS)."""
+    _, low, high = BOUNDS[name]
+    span = f"{_number(low)} to {_number(high)}"
+    extra.setdefault("step", 1)
+    column.number_input(label, key=_key(name), help=f"{span}. {help}" if help else span, **extra)
+
+
+def _out_of_bounds(state) -> dict[str, str]:
+    """Each number field outside what a run may have, by its label."""
+    problems = {}
+    for name, (label, low, high) in BOUNDS.items():
+        value = state[_key(name)]
+        if not low <= value <= high:
+            problems[label] = f"{_number(value)} is not from {_number(low)} to {_number(high)}"
+    return problems
+
+
 def _initial_values() -> dict:
     values = {name: getattr(DEFAULTS, name) for name in FORM_FIELDS}
     values.update(lr_choice="0.1", custom_lr="0.05", subset="all 58,976", time_limit=0.0)
@@ -206,14 +254,7 @@ def new_run_form(nonce: str) -> TrainConfig | None:
             key=_key("custom_lr"),
             help="Used when 'custom' is chosen; any positive number (above ~10 it diverges).",
         )
-        # No min/max here: the browser would keep a typed 100000 in the field without taking
-        # it, and Train would start the old number without a word; checked on Train instead.
-        b.number_input(
-            "Epochs",
-            step=1,
-            key=_key("epochs"),
-            help=f"1 to {MAX_EPOCHS}; the lecture trains 20.",
-        )
+        _bounded(b, "Epochs", "epochs", help="The lecture trains 20.")
         b.selectbox(
             "Training images",
             list(SUBSETS),
@@ -221,7 +262,7 @@ def new_run_form(nonce: str) -> TrainConfig | None:
             help="A smaller subset trains faster; below ~6,400 images an epoch has fewer than"
             f" {PLATEAU_STEPS} steps and stays on the loss plateau (chance).",
         )
-        c.number_input("Seed", 0, 2**31 - 1, key=_key("seed"))
+        _bounded(c, "Seed", "seed")
         c.selectbox(
             "Device", DEVICES, key=_key("device"), help="auto = CUDA, then Apple MPS, then CPU"
         )
@@ -244,25 +285,15 @@ def new_run_form(nonce: str) -> TrainConfig | None:
             )
             c1, c3, rest = st.columns(3)
             c1.markdown("**C1**")
-            c1.number_input("C1 kernel", *ARCHITECTURE_RANGES["c1_kernel"], key=_key("c1_kernel"))
-            c1.number_input(
-                "C1 channels", *ARCHITECTURE_RANGES["c1_channels"], key=_key("c1_channels")
-            )
-            c1.number_input(
-                "C1 padding", *ARCHITECTURE_RANGES["c1_padding"], key=_key("c1_padding")
-            )
+            _bounded(c1, "C1 kernel", "c1_kernel")
+            _bounded(c1, "C1 channels", "c1_channels")
+            _bounded(c1, "C1 padding", "c1_padding")
             c3.markdown("**C3**")
-            c3.number_input("C3 kernel", *ARCHITECTURE_RANGES["c3_kernel"], key=_key("c3_kernel"))
-            c3.number_input(
-                "C3 channels", *ARCHITECTURE_RANGES["c3_channels"], key=_key("c3_channels")
-            )
-            c3.number_input(
-                "C3 padding", *ARCHITECTURE_RANGES["c3_padding"], key=_key("c3_padding")
-            )
+            _bounded(c3, "C3 kernel", "c3_kernel")
+            _bounded(c3, "C3 channels", "c3_channels")
+            _bounded(c3, "C3 padding", "c3_padding")
             rest.markdown("**S2, S4 and activations**")
-            rest.number_input(
-                "Pooling window (= stride)", *ARCHITECTURE_RANGES["pool"], key=_key("pool")
-            )
+            _bounded(rest, "Pooling window (= stride)", "pool")
             rest.selectbox(
                 "Pooling",
                 list(POOLINGS),
@@ -279,36 +310,27 @@ def new_run_form(nonce: str) -> TrainConfig | None:
 
         with st.expander("Batch, validation, momentum, weight decay, augmentation, time limit"):
             d, e, f = st.columns(3)
-            d.number_input(
-                "Batch size",
-                1,
-                MAX_BATCH_SIZE,
-                key=_key("batch_size"),
-                help="The lecture's: 64.",
-            )
-            d.number_input(
+            _bounded(d, "Batch size", "batch_size", help="The lecture's: 64.")
+            _bounded(
+                d,
                 "Validation images",
-                1,
-                MAX_VALIDATION_SIZE,
-                key=_key("validation_size"),
+                "validation_size",
                 help="The lecture's: 1,024, held out of the training set.",
             )
-            e.number_input(
+            _bounded(
+                e,
                 "Momentum",
-                0.0,
-                MAX_MOMENTUM,
+                "momentum",
                 step=0.1,
                 format="%.2f",
-                key=_key("momentum"),
                 help="0 is the lecture's plain SGD; 0.9 is the usual choice.",
             )
-            e.number_input(
+            _bounded(
+                e,
                 "Weight decay",
-                0.0,
-                MAX_WEIGHT_DECAY,
+                "weight_decay",
                 step=1e-4,
                 format="%.4f",
-                key=_key("weight_decay"),
                 help="An L2 penalty on the weights; 0 in the lecture.",
             )
             f.selectbox(
@@ -321,13 +343,12 @@ def new_run_form(nonce: str) -> TrainConfig | None:
                 key=_key("augment"),
                 help="LeCun et al. report 0.8% test error with distortions against 0.95% without.",
             )
-            f.number_input(
+            _bounded(
+                f,
                 "Time limit (minutes)",
-                min_value=0.0,
-                max_value=float(MAX_TIME_LIMIT_MINUTES),
+                "time_limit",
                 step=5.0,
                 format="%g",
-                key=_key("time_limit"),
                 help="0: none. Past it the run stops at the next batch, checkpointed, as Stop"
                 " does ('stopped: time limit'); Resume continues it, with the limit again.",
             )
@@ -356,9 +377,9 @@ def _config_from_state() -> tuple[TrainConfig | None, dict[str, str]]:
     except ValueError:
         problems["Learning rate"] = f"{plain(str(lr_text)[:40])} is not a positive, finite number"
         lr = DEFAULTS.lr
-    epochs = state[_key("epochs")]
-    if not 1 <= epochs <= MAX_EPOCHS:
-        problems["Epochs"] = f"{epochs:,} is not from 1 to {MAX_EPOCHS}, the most a run may have"
+    problems.update(_out_of_bounds(state))
+    if problems:
+        return None, problems
     config = TrainConfig(
         lr=lr,
         train_subset=SUBSETS.get(state[_key("subset")]),

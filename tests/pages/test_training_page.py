@@ -89,10 +89,31 @@ def test_epochs_out_of_range_say_why_nothing_starts(runs_root: Path, epochs: int
     train_button(app).click().run()
     assert not app.exception
     (error,) = [e.value for e in app.error]
-    assert f"**Epochs**: {epochs:,} is not from 1 to 200, the most a run may have" in error
+    assert f"**Epochs**: {epochs:,} is not from 1 to 200" in error
     assert "Nothing was started" in error
     assert list_runs(runs_root) == []
     assert next(n for n in app.number_input if n.label == "Epochs").value == epochs  # kept
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "said"),
+    [
+        ("Seed", -1, "**Seed**: -1 is not from 0 to 2,147,483,647"),
+        ("C1 channels", 0, "**C1 channels**: 0 is not from 1 to 64"),
+        ("C1 kernel", 99, "**C1 kernel**: 99 is not from 1 to 9"),
+        ("Batch size", 100_000, "**Batch size**: 100,000 is not from 1 to"),
+    ],
+)
+def test_any_number_out_of_range_is_named_and_starts_nothing(
+    runs_root: Path, label: str, value: int, said: str
+) -> None:
+    app = page()
+    next(n for n in app.number_input if n.label == label).set_value(value).run()
+    assert not app.exception
+    train_button(app).click().run()
+    assert not app.exception
+    assert any(said in e.value for e in app.error), [e.value for e in app.error]
+    assert list_runs(runs_root) == []
 
 
 def test_the_time_limit_field_goes_into_the_run(runs_root: Path) -> None:
