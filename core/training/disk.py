@@ -17,7 +17,7 @@ from core.files import (
     format_bytes,
     free_bytes,
 )
-from core.model.lenet import LeNet5
+from core.model.lenet import lenet_layer_table
 from core.training.config import TrainConfig
 
 # What a run's files take beyond its weights (measured on the lecture's LeNet-5, 20 epochs:
@@ -32,8 +32,8 @@ def disk_needed(config: TrainConfig) -> int:
     start), last.pt and best.pt (weights, + momentum), one more checkpoint while one is being
     replaced, the metrics and the test predictions. The lecture's run: about 6.6 MB; 2 epochs
     of 4,096 images: 1.94 MB, of which such a run leaves 1.67 MB when it completes."""
-    model = LeNet5(config.architecture)
-    weights = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    # float32 weights, counted from the layer table (no network built: this runs on submit)
+    weights = 4 * sum(row.parameters for row in lenet_layer_table(config.architecture))
     snapshots = (config.epochs + 1) * (weights + FILE_OVERHEAD_BYTES)
     momentum = weights if config.momentum > 0 else 0  # SGD keeps a buffer only then
     # last.pt and best.pt, and a third while one of them is being replaced
