@@ -1,9 +1,10 @@
 """Convolution explorer: every hyperparameter, every number, the sliding window animated.
 
 LESSON.md sections 2-6, and the convolutions the lecture leads to: groups and transposed
-convolution. All arithmetic comes from core (arithmetic, conv, transposed, conv_code); this
-page reads the controls, calls core, and draws with dashboard helpers. The whole configuration
-lives in the URL (dashboard/convolution/state.py).
+convolution. All arithmetic comes from core (core/convolution/layer.py: the settings'
+effective sizes, the weights, the result and its numbers; code_twin); this page reads the
+controls, calls core, and draws with dashboard helpers, one function a section.
+The whole configuration lives in the URL (dashboard/convolution/state.py).
 """
 
 from __future__ import annotations
@@ -12,23 +13,20 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.convolution.arithmetic import (
-    conv_macs,
-    conv_param_count,
-    conv_transpose_macs,
-    dilated_kernel_span,
-    fc_param_count,
-)
 from core.convolution.code_twin import LayerSpec
-from core.convolution.reference import conv2d, pool2d
-from core.convolution.transposed import conv_transpose2d
+from core.convolution.layer import (
+    LayerNumbers,
+    LayerResult,
+    LayerSetting,
+    compute_layer,
+    layer_numbers,
+)
 from dashboard.convolution.code import show_code_twin
 from dashboard.convolution.controls import EXPLORER_FRAGMENT, draw_controls
 from dashboard.convolution.state import SPEEDS, keep_values, load_from_url, to_url
 from dashboard.convolution.sums import advice_for, conv_sum, feeds_text, output_name, pool_sum
 from dashboard.convolution.views import (
     LECTURE_CASES,
-    kernel_preset,
     kernel_stack_figure,
     sliding_window_figure,
 )
@@ -101,51 +99,55 @@ with st.sidebar:
 def explorer() -> None:
     """Everything the settings change: a control reruns only this, not the router, the
     header, the lecture cases and the controls above (benchmarks/classroom_load.py)."""
-    one_d = state.mode == "1D"
-    op = state.op
-    pooling = "pooling" in op
-    transposed = op == "transposed convolution"
-
     url = to_url(state)
     if st.query_params.to_dict() != url:  # a new address only when the settings changed
         st.query_params.from_dict(url)
-
-    # Effective sizes: a 1D signal is a 2D input of height 1 with a 1-tall kernel.
-    height = 1 if one_d else state.h
-    kh, ph, sh, dh = (1, 0, 1, 1) if one_d else (state.kh, state.ph, state.sh, state.dh)
-    kw, pw, sw, dw = state.kw, state.pw, state.sw, state.dw
-    oph, opw = (0 if one_d else state.oph), state.opw
-    if op == "average pooling":
-        dh = dw = 1
-    c_in = state.cin
-    c_out = c_in if pooling else state.cout
-    groups = 1 if pooling else state.groups
-    flip = state.flip and op == "convolution"
-    relu = state.relu and not pooling
+    setting = LayerSetting.from_values(state)
     rng = np.random.default_rng(state.seed)
+    values = input_values(setting, rng)
+    if values is None:
+        return
+    x, source_note = values
+    try:  # never raise: settings without an output say why and how to fix them
+        layer = compute_layer(setting, x, state.kernel, rng)
+    except ValueError as error:
+        message, advice = str(error), advice_for(str(error))
+        st.error(
+            f"**No output with these settings:** {message}. To fix it: {advice}.",
+            icon=":material/block:",
+        )
+        return
+    numbers = layer_numbers(setting, layer)
+    show_numbers(setting, numbers)
+    show_formulas(setting, layer, numbers)
+    cell = show_window(setting, layer, source_note)
+    show_sum(setting, layer, cell)
+    show_code_twin(layer_spec(setting, x, layer, cell), layer.output)
 
-    # ------------------------------------------------------------------ input values
+
+def input_values(s: LayerSetting, rng: np.random.Generator) -> tuple[np.ndarray, str] | None:
+    """The input [C_in, H, W] and a line saying where it came from (None: MNIST is missing)."""
     if state.src == "MNIST digit":
         digits = mnist_test_digits()
         if digits is None:
             st.error(
                 "MNIST is not ready: run `python -m core.model.mnist fetch`, or pick random inputs."
             )
-            return
+            return None
         images, labels = digits
         digit = images[state.digit].astype(float) / 255.0
-        rows = np.linspace(0, 27, height).round().astype(int) if height > 1 else np.array([14])
-        cols = np.linspace(0, 27, state.w).round().astype(int)
-        x = np.repeat(np.round(digit[np.ix_(rows, cols)], 2)[None], c_in, axis=0)
+        rows = np.linspace(0, 27, s.height).round().astype(int) if s.height > 1 else np.array([14])
+        cols = np.linspace(0, 27, s.width).round().astype(int)
+        x = np.repeat(np.round(digit[np.ix_(rows, cols)], 2)[None], s.c_in, axis=0)
         source_note = (
-            f"test digit {state.digit} (a {labels[state.digit]}), sampled to {height}×{state.w}"
+            f"test digit {state.digit} (a {labels[state.digit]}), sampled to {s.height}×{s.width}"
         )
     else:
-        x = rng.integers(0, 10, size=(c_in, height, state.w)).astype(float)
+        x = rng.integers(0, 10, size=(s.c_in, s.height, s.width)).astype(float)
         source_note = f"random integers 0-9, seed {state.seed}"
     if state.src == "edit by hand":
         with st.expander("Edit the input values", expanded=True):
-            channel = st.number_input("Channel to edit", 0, c_in - 1, 0, key="edit_channel")
+            channel = st.number_input("Channel to edit", 0, s.c_in - 1, 0, key="edit_channel")
             edited = st.data_editor(
                 pd.DataFrame(x[channel]), key=f"edit_{x.shape}_{channel}", use_container_width=True
             )
@@ -155,96 +157,51 @@ def explorer() -> None:
             else:
                 st.warning("Empty or non-numeric cells are ignored; the original values are used.")
         source_note = "edited by hand"
+    return x, source_note
 
-    # ------------------------------------------------------------------ compute (never raise)
-    weight = bias = None
-    try:
-        if pooling:
-            mode_name = "max" if op == "max pooling" else "avg"
-            result = pool2d(x, (kh, kw), (sh, sw), (ph, pw), mode_name, (dh, dw))
-            shown, output = result, result.output
-        else:
-            if c_in % groups or c_out % groups:
-                raise ValueError(
-                    f"groups ({groups}) must divide the input channels ({c_in}) and the output"
-                    f" channels ({c_out})"
-                )
-            # Conv weights are [C_out, C_in/g, kh, kw]; transposed ones [C_in, C_out/g, kh, kw].
-            stacks, per_stack = (c_in, c_out // groups) if transposed else (c_out, c_in // groups)
-            weight = np.stack(
-                [
-                    np.stack([kernel_preset(state.kernel, kh, kw, rng) for _ in range(per_stack)])
-                    for _ in range(stacks)
-                ]
-            )
-            bias = rng.integers(-2, 3, size=c_out).astype(float) if state.bias else None
-            if transposed:
-                result = conv_transpose2d(
-                    x, weight, bias, (sh, sw), (ph, pw), (oph, opw), (dh, dw), groups
-                )
-                shown = result.conv
-                output = np.maximum(result.output, 0.0) if relu else result.output
-            else:
-                result = conv2d(x, weight, bias, (ph, pw), (sh, sw), (dh, dw), flip, relu, groups)
-                shown, output = result, result.output
-    except ValueError as error:
-        message, advice = str(error), advice_for(str(error))
-        st.error(
-            f"**No output with these settings:** {message}. To fix it: {advice}.",
-            icon=":material/block:",
-        )
-        return
 
-    geometry = shown.geometry
-    out_h, out_w = geometry.out_size
-
-    # ------------------------------------------------------------------ the numbers
-    span_h, span_w = dilated_kernel_span(kh, dh), dilated_kernel_span(kw, dw)
+def show_numbers(s: LayerSetting, numbers: LayerNumbers) -> None:
+    (kh, kw), one_d, c_in, c_out = s.kernel, s.one_d, s.c_in, s.c_out
+    out_h, out_w = numbers.out_size
     shape_text = f"{c_out}×{out_w}" if one_d else f"{c_out}×{out_h}×{out_w}"
-    in_text = f"{c_in}×{state.w}" if one_d else f"{c_in}×{height}×{state.w}"
+    in_text = f"{c_in}×{s.width}" if one_d else f"{c_in}×{s.height}×{s.width}"
     # Two rows of three: five metrics in one row cut values off ("3×24...", "2,711..."). One
     # set of columns, two metrics stacked in the first two: the same grid in half the blocks.
     m1, m2, m3 = st.columns(3)
     m4, m5 = m1, m2
     m1.metric("Output shape", shape_text, help=f"input {in_text}")
-    if pooling:
+    if s.pooling:
         m2.metric("Parameters", "0", help="pooling learns nothing")
         m3.metric("FC parameters", "-", help="pooling has no weights to compare")
-        m4.metric(
-            "Operations", f"{c_out * out_h * out_w * kh * kw:,}", help="comparisons or additions"
-        )
+        m4.metric("Operations", f"{numbers.operations:,}", help="comparisons or additions")
     else:
-        params = conv_param_count(c_in, c_out, (kh, kw), bias=state.bias, groups=groups)
-        fc = fc_param_count(c_in * height * state.w, c_out * out_h * out_w, bias=state.bias)
         kernel_text = f"{kw}" if one_d else f"{kh}·{kw}"
-        channel_text = f"{c_in}/{groups}" if groups > 1 else f"{c_in}"
+        channel_text = f"{c_in}/{s.groups}" if s.groups > 1 else f"{c_in}"
         m2.metric(
             "Parameters",
-            f"{params:,}",
-            help=f"C_in{'/g' if groups > 1 else ''}·C_out·K{'' if one_d else '_h·K_w'}"
-            + (" + C_out" if state.bias else "")
+            f"{numbers.parameters:,}",
+            help=f"C_in{'/g' if s.groups > 1 else ''}·C_out·K{'' if one_d else '_h·K_w'}"
+            + (" + C_out" if s.bias else "")
             + f" = {channel_text}·{c_out}·{kernel_text}"
-            + (f" + {c_out}" if state.bias else ""),
+            + (f" + {c_out}" if s.bias else ""),
         )
         m3.metric(
             "FC parameters",
-            f"{fc:,}",
+            f"{numbers.fc_parameters:,}",
             help="weights of a fully connected layer with the same input and output sizes:"
             " N_in × N_out (+ N_out biases)",
         )
-        if transposed:
-            macs = conv_transpose_macs(c_in, c_out, (kh, kw), (height, state.w), groups)
+        if s.transposed:
             macs_help = (
                 "each input value times every weight of its group's kernels:"
                 " C_in · positions_in · C_out/g · K (biases excluded; the plain convolution"
                 " below also multiplies the inserted zeros, which a real implementation skips)"
             )
         else:
-            macs = conv_macs(c_in, c_out, (kh, kw), (out_h, out_w), groups)
             macs_help = "multiply-accumulates for one input, biases excluded"
-        m4.metric("MACs", f"{macs:,}", help=macs_help)
-    if transposed:
-        hs, ws = result.stretched.shape[1:]
+        m4.metric("MACs", f"{numbers.macs:,}", help=macs_help)
+    if numbers.stretched is not None:
+        hs, ws = numbers.stretched
         m5.metric(
             "Stretched input",
             f"{ws}" if one_d else f"{hs}×{ws}",
@@ -253,40 +210,48 @@ def explorer() -> None:
             " over it gives the transposed convolution",
         )
     else:
+        span_h, span_w = numbers.receptive_field
         m5.metric(
             "Receptive field",
             f"{span_w}" if one_d else f"{span_h}×{span_w}",
             help="input cells one output cell sees: d·(k−1)+1 per axis",
         )
 
-    def formula(axis: str, size: int, k: int, p: int, s: int, d: int, a: int, out: int) -> str:
-        if transposed:
-            return (
-                rf"\text{{{axis}}}_{{out}} = ({size} - 1)\cdot{s} - 2\cdot{p} + {d}\cdot({k}-1)"
-                rf" + {a} + 1 = {out}"
-            )
-        return (
-            rf"\text{{{axis}}}_{{out}} = \left\lfloor \frac{{{size} + 2\cdot{p} - {d}\cdot"
-            rf"({k}-1) - 1}}{{{s}}} \right\rfloor + 1 = {out}"
-        )
 
-    if transposed:
+def size_formula(s: LayerSetting, axis: int, name: str, out: int) -> str:
+    """The output-size formula of one axis (0: height, 1: width) with the numbers put in."""
+    size = (s.height, s.width)[axis]
+    k, p, st_, d = s.kernel[axis], s.padding[axis], s.stride[axis], s.dilation[axis]
+    if s.transposed:
+        return (
+            rf"\text{{{name}}}_{{out}} = ({size} - 1)\cdot{st_} - 2\cdot{p} + {d}\cdot({k}-1)"
+            rf" + {s.output_padding[axis]} + 1 = {out}"
+        )
+    return (
+        rf"\text{{{name}}}_{{out}} = \left\lfloor \frac{{{size} + 2\cdot{p} - {d}\cdot"
+        rf"({k}-1) - 1}}{{{st_}}} \right\rfloor + 1 = {out}"
+    )
+
+
+def show_formulas(s: LayerSetting, layer: LayerResult, numbers: LayerNumbers) -> None:
+    out_h, out_w = numbers.out_size
+    if s.transposed:
         st.caption(
             "Transposed convolution: out = (in − 1)·stride − 2·padding + dilation·(kernel − 1)"
             " + output padding + 1. It runs a convolution backwards: the same settings map"
             " the output size back to the input size."
         )
-    if not one_d:
-        st.latex(formula("H", height, kh, ph, sh, dh, oph, out_h))
-    st.latex(formula("L" if one_d else "W", state.w, kw, pw, sw, dw, opw, out_w))
-    unused_rows, unused_cols = geometry.unused()
-    if (unused_rows or unused_cols) and not transposed:
+    if not s.one_d:
+        st.latex(size_formula(s, 0, "H", out_h))
+    st.latex(size_formula(s, 1, "L" if s.one_d else "W", out_w))
+    unused_rows, unused_cols = layer.shown.geometry.unused()
+    if (unused_rows or unused_cols) and not s.transposed:
         parts = []
-        if unused_rows and not one_d:
+        if unused_rows and not s.one_d:
             parts.append(f"rows {', '.join(map(str, unused_rows))}")
         if unused_cols:
             parts.append(
-                f"{'positions' if one_d else 'columns'} {', '.join(map(str, unused_cols))}"
+                f"{'positions' if s.one_d else 'columns'} {', '.join(map(str, unused_cols))}"
             )
         st.warning(
             f"The stride does not tile the input: input {' and '.join(parts)} are never"
@@ -294,13 +259,19 @@ def explorer() -> None:
         )
     if state.get("case") in LECTURE_CASES:
         case = LECTURE_CASES[state.case]
-        matches = (out_h, out_w) == (case["out"], case["out"]) and not one_d
+        matches = (out_h, out_w) == (case["out"], case["out"]) and not s.one_d
         (st.success if matches else st.info)(
             f"Lecture case **{state.case}**: expected output {case['out']}×{case['out']}"
             + (" ✓" if matches else " (the settings were changed since)")
         )
 
-    # ---------------------------------------------------------- selection and animation
+
+def show_window(s: LayerSetting, layer: LayerResult, source_note: str) -> tuple[int, int, int]:
+    """The animated sliding window and the cell pickers; returns the selected output cell
+    (channel, row, column)."""
+    one_d, shown, geometry = s.one_d, layer.shown, layer.shown.geometry
+    out_h, out_w = geometry.out_size
+    (ph, pw), (dh, dw) = s.padding, s.dilation
     # A click on an output cell (its clickable markers are trace 3) selects that cell; a click
     # on an input cell (trace 4) asks which output cells it feeds.
     points = (state.get("window") or {}).get("selection", {}).get("points", [])
@@ -314,7 +285,7 @@ def explorer() -> None:
     state.last_click = clicked
     s1, s2, s3 = st.columns(3)
     out_channel = (
-        s1.number_input("Output channel", 0, c_out - 1, 0, key="sel_o") if c_out > 1 else 0
+        s1.number_input("Output channel", 0, s.c_out - 1, 0, key="sel_o") if s.c_out > 1 else 0
     )
     sel_i = (
         0
@@ -329,36 +300,35 @@ def explorer() -> None:
     )
     state.sel_i, state.sel_j = sel_i, sel_j
     in_channel = 0
-    if c_in > 1:
+    if s.c_in > 1:
         in_channel = st.radio(
-            "Input channel shown", list(range(c_in)), horizontal=True, key="show_channel"
+            "Input channel shown", list(range(s.c_in)), horizontal=True, key="show_channel"
         )
     hp, wp = shown.padded.shape[1:]
     input_cell = state.get("in_cell")
     if input_cell is not None and not (input_cell[0] < hp and input_cell[1] < wp):
         input_cell = state.in_cell = None  # the input shrank under it
-    output_map = output[out_channel]
     # Short titles, one line each but for a second line of detail: long one-line titles ran
     # into each other over small maps ("(padding grey)output channel 0").
-    shown_channel = out_channel if pooling else in_channel
-    if transposed:
+    shown_channel = out_channel if s.pooling else in_channel
+    if s.transposed:
         title_in = f"stretched input, channel {shown_channel}<br>(zeros grey)"
     else:
         title_in = ("padded input" if ph or pw else "input") + f", channel {shown_channel}"
         if ph or pw:
             title_in += "<br>(padding grey)"
     title_out = f"output, channel {out_channel}"
-    if relu:
+    if s.relu:
         title_out += "<br>after ReLU"
     figure = sliding_window_figure(
         shown.padded[shown_channel],
-        output_map,
+        layer.output[out_channel],
         geometry,
         (sel_i, sel_j),
         SPEEDS[state.speed],
         title_in,
         title_out,
-        real=result.real if transposed else None,
+        real=layer.result.real if s.transposed else None,
         input_cell=input_cell,
     )
     st.plotly_chart(
@@ -376,14 +346,14 @@ def explorer() -> None:
         + (
             " Grey cells are the zeros the transposed convolution inserts between and around"
             " the input's cells; the plain convolution slides over all of them."
-            if transposed
+            if s.transposed
             else ""
         )
     )
     if input_cell is not None:
         r, c = input_cell
-        if transposed:
-            i, j = result.source[r, c]
+        if s.transposed:
+            i, j = layer.result.source[r, c]
             label = (
                 f"Input cell x[{j if one_d else f'{i},{j}'}]"
                 if i >= 0
@@ -398,70 +368,84 @@ def explorer() -> None:
         if b.button("Clear", key="clear_in_cell"):
             state.in_cell = None
             st.rerun()
+    return out_channel, sel_i, sel_j
 
-    # ---------------------------------------------------------- the sum written out
-    name = output_name(out_channel, sel_i, sel_j, c_out, one_d)
-    if pooling:
-        st.code(pool_sum(result, out_channel, sel_i, sel_j, name), language=None, wrap_lines=True)
-    else:
+
+def show_sum(s: LayerSetting, layer: LayerResult, cell: tuple[int, int, int]) -> None:
+    """The selected output cell's value written out, and the kernels that made it."""
+    out_channel, sel_i, sel_j = cell
+    name = output_name(out_channel, sel_i, sel_j, s.c_out, s.one_d)
+    if s.pooling:
         st.code(
-            conv_sum(shown, out_channel, sel_i, sel_j, name, state.bias, relu),
-            language=None,
-            wrap_lines=True,
+            pool_sum(layer.result, out_channel, sel_i, sel_j, name), language=None, wrap_lines=True
         )
-        if flip:
-            st.caption("True convolution: the products use the flipped kernel, as shown below.")
-        if transposed:
-            st.caption(
-                "The transposed kernels, flipped and regrouped as the plain convolution over the"
-                " stretched input applies them."
-            )
-        group_channels = shown.input_channels(out_channel)
-        st.plotly_chart(
-            kernel_stack_figure(
-                shown.weight[out_channel],
-                f"kernel stack of output channel {out_channel}"
-                + (" (flipped)" if flip or transposed else ""),
-                channels=group_channels,
-            ),
-            key="kernels",
-            config={"displayModeBar": False},
-        )
-        if groups > 1:
-            group = out_channel // (c_out // groups)
-            st.markdown(
-                f"**{groups} groups:** output channel {out_channel} is in group {group} and"
-                f" reads only input channels {group_channels[0]}–{group_channels[-1]}, so its"
-                f" stack has {len(group_channels)} kernel{'s' if len(group_channels) > 1 else ''}"
-                f" instead of {c_in}."
-                " Groups = channels is a depthwise convolution (see the groups page)."
-            )
-        elif c_in > 1 or c_out > 1:
-            st.markdown(
-                f"Each of the **{c_out}** output channels has its own stack of **{c_in}**"
-                f" kernels ({kh}×{kw} each). The input channels' partial sums add up to one"
-                " output value, and one bias is added per output channel."
-            )
-
-    # ---------------------------------------------------------- the code twin
-    spec_op = "transposed" if transposed else "conv" if not pooling else mode_name
-    spec = LayerSpec(
-        op=spec_op,
-        dims=1 if one_d else 2,
-        x=x,
-        kernel=(kh, kw),
-        padding=(ph, pw),
-        stride=(sh, sw),
-        dilation=(dh, dw),
-        weight=weight,
-        bias=bias,
-        groups=groups,
-        output_padding=(oph, opw),
-        flip=flip,
-        relu=relu,
-        cell=(out_channel, sel_i, sel_j),
+        return
+    shown = layer.shown
+    st.code(
+        conv_sum(shown, out_channel, sel_i, sel_j, name, s.bias, s.relu),
+        language=None,
+        wrap_lines=True,
     )
-    show_code_twin(spec, output)
+    if s.flip:
+        st.caption("True convolution: the products use the flipped kernel, as shown below.")
+    if s.transposed:
+        st.caption(
+            "The transposed kernels, flipped and regrouped as the plain convolution over the"
+            " stretched input applies them."
+        )
+    group_channels = shown.input_channels(out_channel)
+    st.plotly_chart(
+        kernel_stack_figure(
+            shown.weight[out_channel],
+            f"kernel stack of output channel {out_channel}"
+            + (" (flipped)" if s.flip or s.transposed else ""),
+            channels=group_channels,
+        ),
+        key="kernels",
+        config={"displayModeBar": False},
+    )
+    (kh, kw), groups = s.kernel, s.groups
+    if groups > 1:
+        group = out_channel // (s.c_out // groups)
+        st.markdown(
+            f"**{groups} groups:** output channel {out_channel} is in group {group} and"
+            f" reads only input channels {group_channels[0]}–{group_channels[-1]}, so its"
+            f" stack has {len(group_channels)} kernel{'s' if len(group_channels) > 1 else ''}"
+            f" instead of {s.c_in}."
+            " Groups = channels is a depthwise convolution (see the groups page)."
+        )
+    elif s.c_in > 1 or s.c_out > 1:
+        st.markdown(
+            f"Each of the **{s.c_out}** output channels has its own stack of **{s.c_in}**"
+            f" kernels ({kh}×{kw} each). The input channels' partial sums add up to one"
+            " output value, and one bias is added per output channel."
+        )
+
+
+def layer_spec(
+    s: LayerSetting, x: np.ndarray, layer: LayerResult, cell: tuple[int, int, int]
+) -> LayerSpec:
+    """The same layer for the PyTorch code twin."""
+    if s.pooling:
+        op = "max" if s.op == "max pooling" else "avg"
+    else:
+        op = "transposed" if s.transposed else "conv"
+    return LayerSpec(
+        op=op,
+        dims=1 if s.one_d else 2,
+        x=x,
+        kernel=s.kernel,
+        padding=s.padding,
+        stride=s.stride,
+        dilation=s.dilation,
+        weight=layer.weight,
+        bias=layer.bias,
+        groups=s.groups,
+        output_padding=s.output_padding,
+        flip=s.flip,
+        relu=s.relu,
+        cell=cell,
+    )
 
 
 explorer()

@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None, splits: mnist.MnistSplits | None = None)
     try:
         settings = {name: getattr(args, name) for name in (*OPTIONS, *KNOBS)}
         settings.update(architecture_of(args))
-        configs = [TrainConfig(**{**settings, "lr": lr}).validate() for lr in lrs]
+        configs = [TrainConfig(**{**settings, "lr": lr}) for lr in lrs]
         resolve_workers(args.workers, resolve_device(args.device), args.batch_size)
     except ValueError as error:
         parser.error(str(error))

@@ -2,6 +2,7 @@
 
 TrainConfig()                       # SGD, lr 0.1, batch 64, 20 epochs, 1,024 held out
 TrainConfig(**QUICK_DEMO)           # one epoch on 40,000 images: learns in seconds
+TrainConfig(epochs=0)               # ValueError: a config is checked once, when it is made
 load_config(run)                    # a run folder's config.json, every field checked
 """
 
@@ -68,9 +69,14 @@ AUTO_MIN_IMAGES = 8 * 58_976
 MAX_TIME_LIMIT_MINUTES = 7 * 24 * 60  # a week
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """The lecture's recipe by default: SGD, lr 0.1, batch 64, 20 epochs, 1,024 held out."""
+    """The lecture's recipe by default: SGD, lr 0.1, batch 64, 20 epochs, 1,024 held out.
+
+    Checked once, when it is made (`__post_init__` raises ValueError naming the field), and
+    frozen after: every TrainConfig that exists is a valid one, so the form, the command line,
+    the queue and the trainer pass it on without checking it again. A changed copy is
+    `dataclasses.replace(config, ...)`, checked in turn."""
 
     lr: float = 0.1
     epochs: int = 20
@@ -127,8 +133,15 @@ class TrainConfig:
             return self.log_every
         return max(1, self.batches_per_epoch // LOSS_POINTS_PER_EPOCH)
 
+    def __post_init__(self) -> None:
+        self._check()
+
     def validate(self) -> TrainConfig:
-        """Raise ValueError naming the field and the allowed range; return self when fine."""
+        """The config itself: it was checked when it was made (kept for callers that chain it)."""
+        return self
+
+    def _check(self) -> None:
+        """Raise ValueError naming the field and the allowed range."""
         if isinstance(self.lr, bool) or not isinstance(self.lr, int | float):
             raise ValueError(f"lr must be a number, got {self.lr!r}")
         if not math.isfinite(self.lr) or self.lr <= 0:
@@ -182,7 +195,6 @@ class TrainConfig:
             self.device not in devices and not self.device.startswith("cuda:")
         ):
             raise ValueError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
-        return self
 
 
 def check_whole(name: str, value: Any, low: int, high: int) -> None:
@@ -201,7 +213,7 @@ def config_from_dict(saved: Any) -> TrainConfig:
     missing = [key for key in REQUIRED_FIELDS if key not in saved]
     if missing:
         raise ValueError(f"missing {', '.join(missing)}")
-    return TrainConfig(**saved).validate()
+    return TrainConfig(**saved)
 
 
 def resolve_device(name: str) -> torch.device:

@@ -175,8 +175,6 @@ def submit_all(
     """Submit several runs (a sweep) at once: all of them, or none when the student's limit
     would be passed. The check and the new runs happen under one lock on the runs root, so
     two servers (or two tabs) cannot both slip under the limit."""
-    for config in configs:
-        config.validate()
     valid_owner(owner)
     root = Path(runs_root) if runs_root else default_runs_dir()
     run_ids = run_ids or [None] * len(configs)

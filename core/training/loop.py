@@ -19,7 +19,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -129,7 +129,7 @@ class Trainer:
         callbacks: Callbacks | None = None,
         keep_snapshots: bool = True,
     ) -> None:
-        self.config = config.validate()
+        self.config = config  # checked when it was made (TrainConfig.__post_init__)
         self.keep_snapshots = keep_snapshots  # off only to measure what they cost
         self.run = run
         self.callbacks = callbacks or Callbacks()
@@ -514,7 +514,6 @@ def train(
     when `config.device` is not "auto" (a run started on a GPU can finish on the CPU) and its
     workers when `config.workers` is given. A damaged
     run folder raises RunDamagedError naming the file."""
-    config.validate()
     if resume:
         if run_dir is None:
             raise ValueError("resume needs the run's folder")
@@ -529,15 +528,7 @@ def train(
             workers = saved.workers if config.workers is None else config.workers
             limit = config.time_limit_minutes
             limit = saved.time_limit_minutes if limit is None else limit
-            config = TrainConfig(
-                **{
-                    **asdict(saved),
-                    "device": device,
-                    "workers": workers,
-                    "time_limit_minutes": limit,
-                }
-            )
-            config.validate()
+            config = replace(saved, device=device, workers=workers, time_limit_minutes=limit)
         except BaseException:
             os.close(lock)
             raise

@@ -14,8 +14,8 @@ import streamlit as st
 from streamlit import config
 
 from core.convolution.arithmetic import padding_preset
+from core.convolution.layer import KERNEL_PRESETS_1D, KERNEL_PRESETS_2D
 from dashboard.convolution.state import OPERATIONS, SOURCES, SPEEDS
-from dashboard.convolution.views import KERNEL_PRESETS_1D, KERNEL_PRESETS_2D
 
 state = st.session_state
 EXPLORER_FRAGMENT = "explorer"

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
-from dashboard.convolution.views import KERNEL_PRESETS_1D, KERNEL_PRESETS_2D
+from core.convolution.layer import KERNEL_PRESETS_1D, KERNEL_PRESETS_2D, OPERATIONS
 
-OPERATIONS = ("convolution", "transposed convolution", "max pooling", "average pooling")
 SOURCES = ("random integers", "MNIST digit", "edit by hand")
 SPEEDS = {"slow": 1200, "normal": 600, "fast": 200}
 # key: (default, low, high): integers that live in the URL too.

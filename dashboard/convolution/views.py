@@ -56,42 +56,6 @@ LECTURE_CASES: dict[str, dict[str, int]] = {
     "dilation": dict(size=7, kernel=3, padding=0, stride=1, dilation=2, out=3),
 }
 
-KERNEL_PRESETS_2D = (
-    "random integers",
-    "identity",
-    "box blur",
-    "sharpen",
-    "Sobel x",
-    "Sobel y",
-    "Laplacian (edges)",
-)
-KERNEL_PRESETS_1D = ("random integers", "identity", "moving average", "difference")
-
-
-def kernel_preset(name: str, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
-    """One [height, width] kernel. Named 3x3 filters need a 3x3 kernel (else ValueError)."""
-    fixed = {
-        "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
-        "Sobel x": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
-        "Sobel y": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
-        "Laplacian (edges)": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],
-    }
-    if name in fixed:
-        if (height, width) != (3, 3):
-            raise ValueError(f"the {name} kernel is 3x3: set the kernel size to 3 x 3")
-        return np.array(fixed[name], dtype=float)
-    if name == "identity":
-        kernel = np.zeros((height, width))
-        kernel[height // 2, width // 2] = 1.0
-        return kernel
-    if name in ("box blur", "moving average"):
-        return np.full((height, width), 1.0 / (height * width))
-    if name == "difference":
-        kernel = np.zeros((height, width))
-        kernel[0, 0], kernel[0, -1] = -1.0, 1.0
-        return kernel
-    return rng.integers(-2, 3, size=(height, width)).astype(float)
-
 
 def frame_cells(out_h: int, out_w: int) -> list[tuple[int, int]]:
     """Output cells in row-major order, thinned evenly to at most MAX_FRAMES."""

@@ -177,7 +177,7 @@ def apply_link(params) -> list[str]:
                 if value not in choices:
                     raise ValueError(f"must be one of {', '.join(choices)}")
             else:  # the network as a whole is checked below
-                TrainConfig(**{name: value}).validate()
+                TrainConfig(**{name: value})
         except (ValueError, TypeError) as error:
             reason = str(error) if isinstance(error, ValueError) and str(error) else "not valid"
             problems.append(f"{plain(name)} = {plain(text[:30])} ({plain(reason)})")
@@ -380,17 +380,14 @@ def _config_from_state() -> tuple[TrainConfig | None, dict[str, str]]:
     problems.update(_out_of_bounds(state))
     if problems:
         return None, problems
-    config = TrainConfig(
-        lr=lr,
-        train_subset=SUBSETS.get(state[_key("subset")]),
-        **{name: state[_key(name)] for name in FORM_FIELDS},
-    )
-    if isinstance(config.momentum, int):
-        config.momentum = float(config.momentum)
-    config.time_limit_minutes = float(state[_key("time_limit")]) or None
+    fields = {name: state[_key(name)] for name in FORM_FIELDS}
+    if isinstance(fields.get("momentum"), int):
+        fields["momentum"] = float(fields["momentum"])
+    fields["time_limit_minutes"] = float(state[_key("time_limit")]) or None
+    config = None
     if not problems:
         try:
-            config.validate()
+            config = TrainConfig(lr=lr, train_subset=SUBSETS.get(state[_key("subset")]), **fields)
             if config.device != "auto":
                 from core.training.config import resolve_device
 

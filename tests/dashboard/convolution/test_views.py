@@ -5,14 +5,12 @@ from __future__ import annotations
 import base64
 
 import numpy as np
-import pytest
 
 from core.convolution.reference import conv2d, pool2d
 from dashboard.convolution.views import (
     FEED_COLOUR,
     MAX_FRAMES,
     frame_cells,
-    kernel_preset,
     kernel_stack_figure,
     sliding_window_figure,
 )
@@ -50,13 +48,7 @@ def test_frames_are_capped() -> None:
     assert len(frame_cells(3, 4)) == 12
 
 
-def test_kernel_presets() -> None:
-    rng = np.random.default_rng(0)
-    assert kernel_preset("Sobel x", 3, 3, rng).tolist() == [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
-    assert kernel_preset("identity", 1, 5, rng).tolist() == [[0, 0, 1, 0, 0]]
-    assert kernel_preset("box blur", 2, 2, rng).sum() == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="3x3"):
-        kernel_preset("sharpen", 5, 5, rng)
+def test_one_kernel_stack_trace_per_input_channel() -> None:
     assert len(kernel_stack_figure(np.ones((3, 2, 2)), "k").to_dict()["data"]) == 3
 
 
