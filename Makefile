@@ -2,6 +2,7 @@
 #   make run    set up (venv, requirements, verified MNIST) and start the dashboard
 #   make test   the same set-up plus dev tools and a browser, then lint and the whole test suite
 #   make classroom WORKERS=2 HOST=my-box.lan PORT=8080   a class: N workers behind HAProxy
+#   RAY=auto (or HEAD:6379) on either: runs train on that Ray cluster (docs/ray.md)
 # Each step is skipped when it is already done, so a second `make run` starts in seconds.
 
 PYTHON ?= python3
@@ -17,11 +18,20 @@ HOST = localhost
 ALLOWED_HOSTS =
 RUNS_PER_STUDENT ?= 1
 TEACHER_TOKEN ?=
+# A Ray cluster to train on (docs/ray.md); empty: this machine's queue, and Ray is not installed.
+RAY ?=
+RAY_STAMP := $(VENV)/.ray-installed
 
-.PHONY: run test setup dev data browser proxy classroom lint pytest screenshots clean-venv
+.PHONY: run test setup dev data browser proxy ray classroom lint pytest screenshots clean-venv
 
-run: setup data
-	$(PY) -m streamlit run dashboard/Home.py --server.port $(PORT)
+run: setup data $(if $(RAY),ray)
+	$(if $(RAY),CNN_RAY_ADDRESS=$(RAY) )$(PY) -m streamlit run dashboard/Home.py --server.port $(PORT)
+
+ray: $(RAY_STAMP)
+
+$(RAY_STAMP): $(DEPS_STAMP)
+	$(PY) -m pip install --disable-pip-version-check -q "ray>=2.9"
+	@touch $@
 
 test: setup dev data browser proxy lint pytest
 
@@ -68,8 +78,8 @@ proxy:
 # The token goes to the launcher in its environment, not on a command line `ps` shows;
 # empty: the launcher makes one up and prints it.
 classroom: export CNN_TEACHER_TOKEN := $(or $(TEACHER_TOKEN),$(CNN_TEACHER_TOKEN))
-classroom: setup data proxy
-	$(PY) -m classroom --workers $(WORKERS) --host $(HOST) --port $(PORT) \
+classroom: setup data proxy $(if $(RAY),ray)
+	$(PY) -m classroom --workers $(WORKERS) --host $(HOST) --port $(PORT) $(if $(RAY),--ray $(RAY)) \
 		--runs-per-student $(RUNS_PER_STUDENT) $(foreach name,$(ALLOWED_HOSTS),--allowed-host $(name))
 
 lint: dev

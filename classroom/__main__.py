@@ -3,6 +3,7 @@
     python -m classroom --workers 2 --host my-box.lan --port 8080
     python -m classroom --workers 2 --host 0.0.0.0 --allowed-host my-box.lan --port 8080
     make classroom WORKERS=2 HOST=my-box.lan PORT=8080
+    python -m classroom --workers 2 --host my-box.lan --port 8080 --ray auto   # on a Ray cluster
 
 Prints one line `Classroom ready at http://HOST:PORT (N workers)` once every worker answers
 and HAProxy forwards to each; Ctrl-C (or SIGTERM) stops the proxy and every worker. A mistake
@@ -21,6 +22,7 @@ import sys
 
 from classroom.hosts import HostError, allowed_hosts
 from classroom.launch import INSTALL_HINT, ClassroomError, ClassroomSettings, find_haproxy, run
+from core.training.ray_jobs import ray_address
 
 TOKEN_ENV = "CNN_TEACHER_TOKEN"
 MIN_TOKEN_LENGTH = 12
@@ -74,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="K",
         help="training runs a student may have queued or running at once (default 1)",
+    )
+    parser.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        default=None,
+        help="train the class's runs on the Ray cluster at ADDRESS (auto: the one this machine"
+        " heads, after `ray start --head`; default: $CNN_RAY_ADDRESS, else this machine's"
+        " queue)",
     )
     parser.add_argument(
         "--max-restarts",
@@ -131,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         runs_per_student=args.runs_per_student,
         start_timeout=float(args.start_timeout),
         max_restarts=args.max_restarts,
+        ray_address=ray_address(args.ray),
     )
+    if settings.ray_address:
+        say(f"Runs train on the Ray cluster at {settings.ray_address}")
     try:
         code = run(settings, haproxy, say)
     except ClassroomError as error:

@@ -36,6 +36,7 @@ from classroom.haproxy import (
 )
 from classroom.hosts import connect_address, is_wildcard, url_host
 from core.runs.store import RUNS_DIR_ENV, default_runs_dir
+from core.training.ray_jobs import RAY_ADDRESS_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENTRY = REPO_ROOT / "dashboard" / "Home.py"
@@ -65,6 +66,8 @@ class ClassroomSettings:
     # A worker that dies is started again (after 1, 2, 4 ... s, at most 30 s) unless it has
     # died more than this many times in the last RESTART_WINDOW seconds: then the class stops.
     max_restarts: int = 5
+    # Train on this Ray cluster (core/training/ray_jobs.py) instead of the local queue.
+    ray_address: str | None = None
 
 
 @dataclass
@@ -156,6 +159,8 @@ def worker_environment(
             "STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret,
         }
     )
+    if settings.ray_address:
+        env[RAY_ADDRESS_ENV] = settings.ray_address
     return env
 
 

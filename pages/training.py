@@ -17,9 +17,11 @@ from core.runs.owners import owner_of
 from core.runs.store import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
 from core.training import jobs
 from core.training.config import LECTURE_TEST_RISK, PLATEAU_STEPS, QUICK_DEMO, TrainConfig
+from core.training.ray_jobs import ray_address
 from dashboard.charts import training_curves_figure
 from dashboard.classroom_mode import classroom, teacher_sign_in
 from dashboard.text import plain
+from dashboard.training.cluster import CLUSTER_SECONDS, cluster_panel
 from dashboard.training.form import apply_link, new_run_form
 from dashboard.widgets import cached_metrics, mnist_problems
 
@@ -51,13 +53,19 @@ viewer = teacher_sign_in()
 # A student in classroom mode: limited runs at a time, other browsers' runs are read-only.
 student = settings.enabled and not viewer.teacher
 run_limit = settings.runs_per_student if student else None
+# $CNN_RAY_ADDRESS (the classroom start's --ray): runs train on that Ray cluster.
+ray_cluster = ray_address()
+shared = (
+    "the class trains on a cluster of machines (Ray), as many runs at once as it has room for"
+    if ray_cluster
+    else "the class shares this machine, one run after another"
+)
 if settings.enabled:
     st.info(
         (
             f"Classroom: you may have {settings.runs_per_student} run"
             f"{'s' if settings.runs_per_student != 1 else ''} queued or training at a time;"
-            " the class shares this machine, one run after another. Runs started from other"
-            " browsers are shown read-only."
+            f" {shared}. Runs started from other browsers are shown read-only."
         )
         if student
         else "Classroom, teacher's view: every run, with Stop, Resume and Delete.",
@@ -315,7 +323,9 @@ def progress_panel() -> None:
             label += " · yours"
         text_column, button_column = st.columns([3, 1], vertical_alignment="center")
         buttons = button_column.container(horizontal=True, horizontal_alignment="right")
-        if summary.state == "queued":
+        if summary.state == "queued" and (summary.message or "").startswith("queued on Ray"):
+            text_column.markdown(f"{label}: {plain(summary.message)}")  # Ray's queue, its place
+        elif summary.state == "queued":
             text_column.markdown(f"{label}: {queue_text(queue.get(summary.id))}")
         elif summary.state == "stalled":
             text_column.warning(f"{label}: {plain(summary.message or 'stalled')}")
@@ -534,4 +544,11 @@ st.caption(
     else "Idle: nothing is running, so the page is not refreshing."
 )
 st.fragment(progress_panel, run_every=REFRESH_SECONDS if any_active else None)()
+if ray_cluster and not student:
+
+    def cluster_view() -> None:
+        active = [run.id for run in list_runs(runs_root) if jobs.is_active(run)]
+        cluster_panel(ray_cluster, runs_root, active)
+
+    st.fragment(cluster_view, run_every=CLUSTER_SECONDS if any_active else None)()
 st.fragment(results_panel, run_every=CHART_SECONDS if any_active else None)()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import time
@@ -28,7 +29,7 @@ from core.model.lenet import (
     PAPER_1998_ARCHITECTURE,
     POOLINGS,
 )
-from core.runs.store import RunBusyError, RunDamagedError
+from core.runs.store import RunBusyError, RunDamagedError, default_runs_dir
 from core.training.config import (
     ARCHITECTURE_FIELDS,
     AUGMENTATIONS,
@@ -233,6 +234,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the run in --run-dir from its last checkpoint",
     )
     parser.add_argument(
+        "--ray",
+        default=None,
+        metavar="ADDRESS",
+        help="train on the Ray cluster at ADDRESS (HEAD:6379, or auto: the one this machine"
+        " belongs to; default: $CNN_RAY_ADDRESS, else here). The run folder stays here",
+    )
+    parser.add_argument(
         "--sweep",
         type=learning_rates,
         default=None,
@@ -346,6 +354,14 @@ def main(argv: list[str] | None = None, splits: mnist.MnistSplits | None = None)
     except ValueError as error:
         parser.error(str(error))
 
+    from core.training.ray_jobs import ray_address  # imports Ray only to train on it
+
+    address = ray_address(args.ray)
+    if address is not None:
+        if len(configs) > 1:
+            parser.error("--sweep with --ray: start the sweep from the training page")
+        return train_on_ray(configs[0], args, address)
+
     results = []
     try:
         for config in configs:
@@ -388,6 +404,40 @@ def main(argv: list[str] | None = None, splits: mnist.MnistSplits | None = None)
             print(f"{config.lr:<13g}  {result.status:<10}  {loss:>16}  {error:>9}")
     # Diverging (lr 1) and stopping on request are outcomes, not errors; failures raise above.
     return 0
+
+
+def train_on_ray(config: TrainConfig, args: argparse.Namespace, address: str) -> int:
+    """One run (new, or --resume) trained on the Ray cluster; its folder is written here."""
+    from dataclasses import asdict
+
+    from core.runs.store import create_run, open_run
+    from core.training.disk import ensure_room
+    from core.training.ray_jobs import drive
+
+    try:
+        if args.resume:
+            run = open_run(args.run_dir)
+            lock = run.acquire_lock()
+            state = run.current_status().get("state")
+            if state == "completed":
+                os.close(lock)
+                raise ValueError(f"run {run.id} has completed; there is nothing to resume")
+            run.clear_stop_request()
+        else:
+            where = args.run_dir or args.runs_root or default_runs_dir()
+            ensure_room(config, Path(where))
+            run, lock = create_run(asdict(config), args.run_dir, args.runs_root)
+    except (FileNotFoundError, FileExistsError, ValueError, RunBusyError, StorageError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: run.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: run.request_stop())
+    try:
+        run.write_status("queued", "queued on Ray", queued_at=time.time())
+        print(f"run {run.id} ({run.path}) on Ray at {address}", flush=True)
+        return drive(run, address, echo=True)
+    finally:
+        os.close(lock)
 
 
 if __name__ == "__main__":

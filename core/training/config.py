@@ -247,8 +247,16 @@ def resolve_workers(
     return max(1, min(workers, batch_size))
 
 
+CPUS_ENV = "CNN_CPUS"  # at most this many cores (a Ray node's trainer: the CPUs Ray gave it)
+
+
 def available_cores() -> int:
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    try:
+        cap = int(os.environ.get(CPUS_ENV, "0"))
+    except ValueError:
+        cap = 0
+    return max(1, min(cores, cap)) if cap > 0 else cores

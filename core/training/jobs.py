@@ -47,6 +47,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.files import StorageError, atomic_write_json, describe_storage_error, is_storage_error
 from core.runs.owners import (
@@ -71,6 +72,9 @@ from core.runs.store import (
     read_json,
     validate_run_id,
 )
+
+if TYPE_CHECKING:  # the queue's process waits without torch; the config module imports it
+    from core.training.config import TrainConfig
 
 MAX_PARALLEL_ENV = "CNN_MAX_PARALLEL_RUNS"
 DEFAULT_MAX_PARALLEL = 1  # two torch processes on 2 cores slow each other down many times
@@ -522,6 +526,17 @@ def work(run_dir: Path) -> int:
             return 2
     # A SIGTERM while queued (a user's kill) is a stop too, not a crash.
     signal.signal(signal.SIGTERM, lambda *_: run.request_stop())
+    from core.training.ray_jobs import ray_address
+
+    address = ray_address()
+    root = run.path.parent
+    if address is not None:  # Ray's scheduler, not a slot here, decides where and when
+        from core.training.ray_jobs import drive
+
+        try:
+            return drive(run, address, queue=lambda: queue_order(root))
+        finally:
+            os.close(lock)
     root = run.path.parent
     slots = max_parallel()
     preload = _Preload(run)
@@ -605,14 +620,8 @@ class RunSummary:
     id: str
     state: str
     message: str | None
-    lr: float | None = None
-    epochs: int = 0
-    seed: int | None = None
-    train_images: int | None = None
-    batch_size: int | None = None
-    group: str | None = None
+    config: TrainConfig | None = None  # None for a damaged run
     epochs_done: int = 0
-    batches_per_epoch: int = 1
     batch_in_epoch: int = 0
     best_epoch: int | None = None
     best_val_error: float | None = None
@@ -627,6 +636,35 @@ class RunSummary:
     @property
     def damaged(self) -> bool:
         return self.state == "damaged"
+
+    # What the run was started with: read from its config, never copied field by field.
+    @property
+    def lr(self) -> float | None:
+        return self.config.lr if self.config else None
+
+    @property
+    def epochs(self) -> int:
+        return self.config.epochs if self.config else 0
+
+    @property
+    def seed(self) -> int | None:
+        return self.config.seed if self.config else None
+
+    @property
+    def train_images(self) -> int | None:
+        return self.config.train_images if self.config else None
+
+    @property
+    def batch_size(self) -> int | None:
+        return self.config.batch_size if self.config else None
+
+    @property
+    def group(self) -> str | None:
+        return self.config.group if self.config else None
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return self.config.batches_per_epoch if self.config else 1
 
     @property
     def active(self) -> bool:
@@ -712,14 +750,8 @@ def summarize(run: Run, metrics: list[dict] | None = None) -> RunSummary:
         id=run.id,
         state=status["state"],
         message=status.get("message"),
-        lr=config.lr,
-        epochs=config.epochs,
-        seed=config.seed,
-        train_images=config.train_images,
-        batch_size=config.batch_size,
-        group=config.group,
+        config=config,
         epochs_done=len(epochs),
-        batches_per_epoch=config.batches_per_epoch,
         batch_in_epoch=in_epoch,
         best_epoch=last_epoch.get("best_epoch") if last_epoch else None,
         best_val_error=last_epoch.get("best_val_error") if last_epoch else None,

@@ -169,12 +169,13 @@ def test_the_queue_takes_turns_over_students(runs_root: Path) -> None:
 
 def test_estimated_starts_follow_the_slots() -> None:
     running = jobs.RunSummary(
-        "r", "running", None, epochs=2, train_images=10_000, batches_per_epoch=100,
+        "r", "running", None, TrainConfig(epochs=2, train_subset=10_000, batch_size=100),
         epochs_done=1, images_per_second=1_000.0,
     )  # fmt: skip
     assert running.eta_s == pytest.approx(10.0)
     queued = [
-        jobs.RunSummary(f"q{i}", "queued", None, epochs=1, train_images=5_000) for i in range(3)
+        jobs.RunSummary(f"q{i}", "queued", None, TrainConfig(epochs=1, train_subset=5_000))
+        for i in range(3)
     ]
     one = jobs.estimated_starts([running], queued, slots=1, speed=1_000.0)
     step = jobs.START_UP_SECONDS + 5.0

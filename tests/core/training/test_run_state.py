@@ -255,10 +255,7 @@ def test_the_progress_line_never_contradicts_itself(state_, epochs_done, batch, 
         "r",
         state_,
         None,
-        lr=0.1,
-        epochs=1,
-        train_images=1_000,
-        batches_per_epoch=16,
+        TrainConfig(lr=0.1, epochs=1, train_subset=1_000),  # 16 batches of 64
         epochs_done=epochs_done,
         batch_in_epoch=batch,
     )
