@@ -409,7 +409,8 @@ def drive(
 ) -> int:
     """Train the run on the Ray cluster at `address`, mirroring its folder here, to its end.
     The caller holds the run's lock for as long as this runs. Runs are handed to Ray in the
-    order of `queue` (see `ahead_in_queue`), so Ray's own queue keeps the class's turns.
+    order of `queue` (see `ahead_in_queue`), each once the runs before it are placed, so the
+    class's turns hold.
     Returns 0 when the run ended completed or stopped, 1 otherwise."""
     _update_ray_info(run, engine="ray", address=address, submitted=None, placed=None)
     status = run.read_status()
@@ -434,7 +435,10 @@ def drive(
             " resume it with fewer workers, or add a machine",
             echo,
         )
-    while (ahead := ahead_in_queue(run, queue))[0]:  # the runs before it go to Ray first
+    # Handed to Ray once every run before it has been placed: Ray places pending actors in no
+    # strict order (a later one went first in a test), so at most one run of the class waits
+    # in Ray's own queue, and the turns hold exactly.
+    while (ahead := ahead_in_queue(run, queue))[1]:
         if run.stop_requested():
             run.clear_stop_request()
             return _end(run, "stopped", "stopped while queued on Ray; resume to start it", echo)
