@@ -333,19 +333,29 @@ def cluster_nodes() -> list[dict]:
     return nodes
 
 
+# core.training.config's AUTO_MAX_WORKERS and AUTO_MIN_IMAGES, and TrainConfig.train_images,
+# read from the saved dict: the job process on the head stays free of torch (it only moves
+# bytes; ~0.5 GB less per queued run). tests/core/training/test_ray_jobs.py pins them equal.
+AUTO_MAX_WORKERS = 2
+AUTO_MIN_IMAGES = 8 * 58_976
+
+
 def resources_for(config: dict) -> tuple[int, int]:
     """(CPUs, GPUs) the run asks Ray for: its workers (auto: as core.training.config decides
-    for a CPU with AUTO_MAX_WORKERS cores) and one GPU when it asks for CUDA."""
-    from core.training.config import AUTO_MAX_WORKERS, AUTO_MIN_IMAGES, TrainConfig
+    for a CPU with AUTO_MAX_WORKERS cores) and one GPU when it asks for CUDA. `config` is a
+    run's checked config.json."""
+    from core.model.mnist import TRAIN_SIZE, VALIDATION_SIZE
 
-    train = TrainConfig(**config)
-    gpu = train.device.startswith("cuda")
-    if gpu:
+    if str(config.get("device", "auto")).startswith("cuda"):
         return 1, 1
-    workers = train.workers
+    workers = config.get("workers")
     if workers is None:
-        workers = AUTO_MAX_WORKERS if train.epochs * train.train_images >= AUTO_MIN_IMAGES else 1
-    return max(1, min(workers, train.batch_size)), 0
+        available = TRAIN_SIZE - config.get("validation_size", VALIDATION_SIZE)
+        subset = config.get("train_subset")
+        images = min(subset, available) if subset else available
+        long = config.get("epochs", 20) * images >= AUTO_MIN_IMAGES
+        workers = AUTO_MAX_WORKERS if long else 1
+    return max(1, min(workers, config.get("batch_size", 64))), 0
 
 
 def ray_info(run: Run) -> dict:

@@ -261,3 +261,41 @@ def test_the_teacher_sees_the_machines_what_each_trains_and_the_queue(
             jobs.stop(run)
         for run in runs:
             wait_until(lambda run=run: not run.is_locked(), timeout=120)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"epochs": 1, "train_subset": 4_096},
+        {"epochs": 8},
+        {"epochs": 7},
+        {"workers": 3},
+        {"workers": 4, "batch_size": 2},
+        {"epochs": 1, "validation_size": 30_000},
+        {"device": "cuda"},
+    ],
+)
+def test_the_resources_asked_for_are_the_workers_the_trainer_would_use(
+    settings: dict, monkeypatch
+) -> None:
+    """ray_jobs reads them from config.json without torch; they must be core.training.config's
+    on a node with AUTO_MAX_WORKERS cores or more."""
+    from dataclasses import asdict
+
+    from core.training import config as training_config
+    from core.training import ray_jobs
+
+    assert ray_jobs.AUTO_MAX_WORKERS == training_config.AUTO_MAX_WORKERS
+    assert ray_jobs.AUTO_MIN_IMAGES == training_config.AUTO_MIN_IMAGES
+    monkeypatch.setattr(training_config, "available_cores", lambda: 16)
+    config = TrainConfig(**settings)
+    cpus, gpus = ray_jobs.resources_for(json.loads(json.dumps(asdict(config))))
+    if config.device == "cuda":
+        assert (cpus, gpus) == (1, 1)
+        return
+    images = config.epochs * config.train_images
+    expected = training_config.resolve_workers(
+        config.workers, torch.device("cpu"), config.batch_size, images
+    )
+    assert (cpus, gpus) == (expected, 0)
