@@ -10,6 +10,7 @@ local-only server should not answer (`dashboard/serve.py`).
 import streamlit as st
 from streamlit import config
 
+from dashboard.quiz_notice import quiz_notice
 from dashboard.serve import one_torch_thread, refusal
 from dashboard.site import PAGES
 
@@ -46,4 +47,5 @@ navigation = st.navigation(
         for index, page in enumerate(PAGES)
     ]
 )
+quiz_notice(navigation.url_path)
 navigation.run()

@@ -51,6 +51,15 @@ DRILL = PageInfo(
     url_path="drill",
 )
 
+QUIZ = PageInfo(
+    path="pages/quiz.py",
+    title="Class quiz",
+    icon=":material/campaign:",
+    summary="The teacher asks the whole room one question; the answers arrive live, with the"
+    " mistake each wrong one looks like; then the working is revealed to everyone.",
+    url_path="quiz",
+)
+
 GROUPS_CAUSAL = PageInfo(
     path="pages/groups_causal.py",
     title="Groups and causal",
@@ -119,6 +128,7 @@ PAGES: tuple[PageInfo, ...] = (
     WELCOME,
     CONVOLUTION,
     DRILL,
+    QUIZ,
     GROUPS_CAUSAL,
     ARCHITECTURE,
     TRAINING,

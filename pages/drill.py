@@ -21,6 +21,8 @@ from core.convolution.drill import (
     next_code,
     question_from_code,
 )
+from dashboard.classroom_mode import current_viewer
+from dashboard.drill_working import show_working
 from dashboard.text import plain
 
 state = st.session_state
@@ -97,6 +99,10 @@ with settings:
         width="stretch",
     )
     st.caption(f"Question `{question.code}`: this page's address opens it again.")
+    if current_viewer().teacher:  # the teacher, or the one user of a plain `make run`
+        st.markdown(
+            f":material/campaign: [Ask the whole class this question](/quiz?q={question.code})"
+        )
 
 feedback = state.drill_feedback.get(question.code)
 typed = state.drill_typed.get(question.code, {})
@@ -152,56 +158,7 @@ if feedback is not None:
                 icon=":material/cancel:",
             )
     with st.expander("How each number is worked out", expanded=True):
-        for axis, (n, k, p, s, d) in enumerate(zip(*question._axes(), strict=True)):
-            name = ("H", "W")[axis] if question.dims == 2 else "L"
-            out = question.out_size[axis]
-            if question.transposed:
-                a = question.output_padding[axis]
-                st.latex(
-                    rf"{name}_{{out}} = ({n}-1)\cdot{s} - 2\cdot{p} + {d}\cdot({k}-1) + {a} + 1"
-                    rf" = {out}"
-                )
-            else:
-                st.latex(
-                    rf"{name}_{{out}} = \left\lfloor\frac{{{n} + 2\cdot{p} - {d}\cdot({k}-1)"
-                    rf" - 1}}{{{s}}}\right\rfloor + 1 = {out}"
-                )
-        kernel = "·".join(map(str, question.kernel))
-        per_in = (
-            f"{question.in_channels}/{question.groups}"
-            if question.groups > 1
-            else str(question.in_channels)
-        )
-        bias = f" + {question.out_channels}" if question.bias else ""
-        st.markdown(
-            f"- **Parameters** = C_in/g · C_out · K + biases = {per_in} · {question.out_channels}"
-            f" · {kernel}{bias} = **{question.params:,}**"
-        )
-        if question.transposed:
-            positions = "·".join(map(str, question.size))
-            per_out = (
-                f"{question.out_channels}/{question.groups}"
-                if question.groups > 1
-                else str(question.out_channels)
-            )
-            st.markdown(
-                f"- **MACs** = C_in · input positions · C_out/g · K = {question.in_channels} ·"
-                f" {positions} · {per_out} · {kernel} = **{question.macs:,}** (each input value"
-                " is spread over the output by every kernel of its group)"
-            )
-        else:
-            positions = "·".join(map(str, question.out_size))
-            st.markdown(
-                f"- **MACs** = C_out · output positions · C_in/g · K = {question.out_channels} ·"
-                f" {positions} · {per_in} · {kernel} = **{question.macs:,}**"
-            )
-            spans = " × ".join(
-                f"{d}·({k}−1)+1" for k, d in zip(question.kernel, question.dilation, strict=True)
-            )
-            st.markdown(
-                f"- **Receptive field** = d·(k−1)+1 per axis = {spans} ="
-                f" **{question.answer('field')}**"
-            )
+        show_working(question)
     link = "/convolution?" + urlencode(question.explorer_query(), quote_via=quote)
     st.markdown(
         f":material/grid_on: **[See this layer in the explorer]({link})**: the window sliding,"

@@ -24,6 +24,7 @@ LAYERS = {
     "core.model": 1,
     "core.runs": 1,
     "core.training": 2,
+    "core.quiz": 2,
     "core.train": 2,  # `python -m core.train`, the command line's old name
     "core": 2,  # the package's __init__
     "core.analysis": 3,
@@ -150,13 +151,14 @@ def test_core_never_imports_streamlit() -> None:
                 assert not any(n.split(".")[0] == "streamlit" for n in names), name
 
 
-def test_core_is_five_packages_and_two_helpers() -> None:
+def test_core_is_six_packages_and_two_helpers() -> None:
     top = sorted(p.name for p in (REPO / "core").iterdir() if not p.name.startswith("__"))
     assert top == [
         "analysis",
         "convolution",
         "files.py",
         "model",
+        "quiz",
         "runs",
         "throttle.py",
         "train.py",
