@@ -32,6 +32,7 @@ DB_FILE = "classroom-quiz.sqlite3"
 BUSY_TIMEOUT_S = 10.0
 STATES = ("open", "closed", "revealed")
 MAX_ANSWER = 60  # characters kept of a typed answer
+NO_NAME = "no named mistake"  # a wrong answer the drill cannot put a name to
 MIGRATIONS = (
     # 1: questions and answers
     """
@@ -104,7 +105,7 @@ class QuizResults:
     question: QuizQuestion
     answers: int
     right: int
-    mistakes: dict[str, int]  # named mistake (or "unnamed") -> students, most first
+    mistakes: dict[str, int]  # named mistake (or NO_NAME) -> students, most first
     wrong_values: dict[str, int]  # typed wrong answer -> students, most first
 
     @property
@@ -350,7 +351,7 @@ class QuizStore:
             question=question,
             answers=len(answers),
             right=len(answers) - len(wrong),
-            mistakes=dict(Counter(a.mistake or "unnamed" for a in wrong).most_common()),
+            mistakes=dict(Counter(a.mistake or NO_NAME for a in wrong).most_common()),
             wrong_values=dict(Counter(a.text or "(empty)" for a in wrong).most_common()),
         )
 
