@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core.convolution.code_twin import LayerSpec
+from core.convolution.drill import layer_question
 from core.convolution.layer import (
     LayerNumbers,
     LayerResult,
@@ -21,6 +22,7 @@ from core.convolution.layer import (
     compute_layer,
     layer_numbers,
 )
+from dashboard.classroom_mode import current_viewer
 from dashboard.convolution.code import show_code_twin
 from dashboard.convolution.controls import EXPLORER_FRAGMENT, draw_controls
 from dashboard.convolution.state import SPEEDS, keep_values, load_from_url, to_url
@@ -120,6 +122,7 @@ def explorer() -> None:
     numbers = layer_numbers(setting, layer)
     show_numbers(setting, numbers)
     show_formulas(setting, layer, numbers)
+    ask_the_class(setting)
     cell = show_window(setting, layer, source_note)
     show_sum(setting, layer, cell)
     show_code_twin(layer_spec(setting, x, layer, cell), layer.output)
@@ -264,6 +267,36 @@ def show_formulas(s: LayerSetting, layer: LayerResult, numbers: LayerNumbers) ->
             f"Lecture case **{state.case}**: expected output {case['out']}×{case['out']}"
             + (" ✓" if matches else " (the settings were changed since)")
         )
+
+
+def ask_the_class(s: LayerSetting) -> None:
+    """For the teacher: this layer as a question to the whole room (pages/quiz.py)."""
+    if s.pooling or not current_viewer().teacher:
+        return
+
+    def axes(pair: tuple[int, int]) -> tuple[int, ...]:
+        return (pair[1],) if s.one_d else pair
+
+    try:
+        question = layer_question(
+            size=axes((s.height, s.width)),
+            kernel=axes(s.kernel),
+            padding=axes(s.padding),
+            stride=axes(s.stride),
+            dilation=axes(s.dilation),
+            in_channels=s.c_in,
+            out_channels=s.c_out,
+            groups=s.groups,
+            bias=s.bias,
+            transposed=s.transposed,
+            output_padding=axes(s.output_padding),
+        )
+    except ValueError:
+        return
+    st.markdown(
+        f":material/campaign: [Ask the class about this layer](/quiz?q={question.code}):"
+        " its output shape, parameters, MACs or receptive field, on the Class quiz page."
+    )
 
 
 def show_window(s: LayerSetting, layer: LayerResult, source_note: str) -> tuple[int, int, int]:

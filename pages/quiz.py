@@ -1,8 +1,9 @@
 """Class quiz: the teacher puts one question to the whole room and sees which mistake it makes.
 
 The teacher (the classroom's teacher token, or the single user of a plain `make run`) picks a
-question (a lecture case, a random one at a level, or a drill question's code: the drill's
-"Ask the class" link), opens it, watches the answers arrive, closes it and reveals the working.
+question (a lecture case, a random one at a level, a drill question, or any layer built in the
+explorer: their "Ask the class" links), opens it, watches the answers arrive, closes it and
+reveals the working.
 Students see the open question within a few seconds, answer once (and may change it until it
 closes), and after the reveal see their own answer marked as the drill marks it. Everything is
 in core/quiz/store.py's SQLite file beside the runs, shared by every classroom worker.

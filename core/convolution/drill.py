@@ -284,13 +284,96 @@ def lecture_question(index: int) -> Question:
     )
 
 
+# Any layer, as the explorer builds it: L (convolution) or T (transposed), 1 or 2 dimensions,
+# then size, kernel, padding, stride, dilation (one number an axis, joined by '.'), channels
+# in.out, groups, bias and, for T, the output padding: L2-5.5-3.3-1.1-2.2-1.1-c1.1-g1-b0.
+_AXES = r"(\d{1,3}(?:\.\d{1,3})?)"
+_LAYER_CODE = re.compile(
+    rf"([LT])([12])-{_AXES}-{_AXES}-{_AXES}-{_AXES}-{_AXES}-c(\d{{1,3}})\.(\d{{1,3}})"
+    rf"-g(\d{{1,3}})-b([01])(?:-o{_AXES})?"
+)
+
+
+def layer_question(
+    size: tuple[int, ...],
+    kernel: tuple[int, ...],
+    padding: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    in_channels: int = 1,
+    out_channels: int = 1,
+    groups: int = 1,
+    bias: bool = False,
+    transposed: bool = False,
+    output_padding: tuple[int, ...] = (),
+) -> Question:
+    """A question about any layer (the explorer's "ask the class"), its code a layer code."""
+
+    def axes(values: tuple[int, ...]) -> str:
+        return ".".join(str(int(v)) for v in values)
+
+    counts = (*size, *kernel, *stride, *dilation, in_channels, out_channels, groups)
+    if min(counts) < 1:
+        raise ValueError("sizes, kernels, strides, dilations, channels and groups are 1 or more")
+
+    dims = len(size)
+    code = (
+        f"{'T' if transposed else 'L'}{dims}-{axes(size)}-{axes(kernel)}-{axes(padding)}"
+        f"-{axes(stride)}-{axes(dilation)}-c{in_channels}.{out_channels}-g{groups}"
+        f"-b{int(bias)}" + (f"-o{axes(output_padding or (0,) * dims)}" if transposed else "")
+    )
+    question = Question(
+        code=code,
+        title=f"a {dims}D {'transposed ' if transposed else ''}convolution from the explorer",
+        size=tuple(size),
+        kernel=tuple(kernel),
+        padding=tuple(padding),
+        stride=tuple(stride),
+        dilation=tuple(dilation),
+        in_channels=in_channels,
+        out_channels=out_channels,
+        groups=groups,
+        bias=bool(bias),
+        transposed=transposed,
+        output_padding=tuple(output_padding or (0,) * dims) if transposed else (),
+    )
+    if not _valid(question):
+        raise ValueError(f"the layer {code} has no output")
+    return question
+
+
+def _from_layer_code(match: re.Match) -> Question:
+    kind, dims = match.group(1), int(match.group(2))
+    parts = [tuple(int(v) for v in match.group(i).split(".")) for i in range(3, 8)]
+    if any(len(part) != dims for part in parts):
+        raise ValueError(f"a {dims}D layer code has {dims} number(s) an axis")
+    if kind == "L" and match.group(12):
+        raise ValueError("only a transposed layer (T) has an output padding")
+    output = tuple(int(v) for v in match.group(12).split(".")) if match.group(12) else ()
+    if kind == "T" and len(output) != dims:
+        raise ValueError(f"a {dims}D transposed layer code ends with its output padding")
+    return layer_question(
+        *parts,
+        in_channels=int(match.group(8)),
+        out_channels=int(match.group(9)),
+        groups=int(match.group(10)),
+        bias=match.group(11) == "1",
+        transposed=kind == "T",
+        output_padding=output,
+    )
+
+
 def question_from_code(code: str) -> Question:
-    """The question a link names: `case-1`..`case-8` or `<level 1-3>-<seed 0-99999>`."""
+    """The question a link names: `case-1`..`case-8`, `<level 1-3>-<seed 0-99999>`, or a
+    layer code (`layer_question`)."""
+    layer = _LAYER_CODE.fullmatch(code.strip())
+    if layer:
+        return _from_layer_code(layer)
     match = re.fullmatch(r"case-([1-8])|([123])-(\d{1,5})", code.strip())
     if not match:
         raise ValueError(
-            f"a question code is case-1 ... case-{len(LECTURE_CASES)} or <level 1-3>-<seed"
-            f" 0-{MAX_SEED}>, got {code[:30]!r}"
+            f"a question code is case-1 ... case-{len(LECTURE_CASES)}, <level 1-3>-<seed"
+            f" 0-{MAX_SEED}> or a layer from the explorer, got {code[:30]!r}"
         )
     if match.group(1):
         return lecture_question(int(match.group(1)))

@@ -144,3 +144,29 @@ def test_a_damaged_quiz_database_is_a_message_not_a_trace(runs_root: Path) -> No
     drill = AppTest.from_file(str(DRILL.file), default_timeout=60)
     drill.run()
     assert not drill.exception and not drill.error  # the other pages never notice
+
+
+def test_the_explorer_asks_the_class_about_its_layer(runs_root: Path) -> None:
+    from dashboard.site import CONVOLUTION
+
+    explorer = AppTest.from_file(str(CONVOLUTION.file), default_timeout=60)
+    explorer.session_state["teacher_token"] = TOKEN
+    for key, value in {"h": "7", "w": "9", "ph": "1", "sw": "2", "cout": "4", "bias": "1"}.items():
+        explorer.query_params[key] = value
+    explorer.run()
+    assert not explorer.exception
+    link = next(m.value for m in explorer.markdown if "Ask the class about this layer" in m.value)
+    code = link.split("/quiz?q=")[1].split(")")[0]
+    teacher = session(teacher=True, query={"q": code})
+    button(teacher, "Open the question").click().run()
+    layer = QuizStore.open(runs_root).current().question
+    assert (layer.size, layer.padding, layer.stride, layer.out_channels, layer.bias) == (
+        (7, 9),
+        (1, 0),
+        (1, 2),
+        4,
+        True,
+    )
+    student = AppTest.from_file(str(CONVOLUTION.file), default_timeout=60)
+    student.run()
+    assert not any("Ask the class" in m.value for m in student.markdown)  # students: no link

@@ -18,6 +18,7 @@ from core.convolution.drill import (
     LEVELS,
     Question,
     grade,
+    layer_question,
     lecture_question,
     next_code,
     question_from_code,
@@ -183,3 +184,51 @@ def test_bad_codes_are_refused_clearly() -> None:
             question_from_code(code)
     with pytest.raises(ValueError, match="this question asks for"):
         grade(conv1d(4, 3, transposed=True, output_padding=(0,)), "field", "3")
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        dict(size=(5, 5), kernel=(3, 3), padding=(1, 1), stride=(2, 2), dilation=(1, 1)),
+        dict(size=(9, 7), kernel=(3, 2), padding=(0, 1), stride=(1, 2), dilation=(2, 1),
+             in_channels=4, out_channels=6, groups=2, bias=True),
+        dict(size=(12,), kernel=(3,), padding=(1,), stride=(2,), dilation=(1,), out_channels=3),
+        dict(size=(4, 4), kernel=(3, 3), padding=(1, 1), stride=(2, 2), dilation=(1, 1),
+             transposed=True, output_padding=(1, 1)),
+    ],
+)  # fmt: skip
+def test_any_explorer_layer_is_a_question_its_code_opens_again(layer: dict) -> None:
+    question = layer_question(**layer)
+    again = question_from_code(question.code)
+    assert again == question
+    torch_layer = torch.nn.ConvTranspose2d if question.transposed else torch.nn.Conv2d
+    if question.dims == 2:
+        module = torch_layer(
+            question.in_channels,
+            question.out_channels,
+            question.kernel,
+            stride=question.stride,
+            padding=question.padding,
+            dilation=question.dilation,
+            groups=question.groups,
+            bias=question.bias,
+            **({"output_padding": question.output_padding} if question.transposed else {}),
+        )
+        out = module(torch.zeros(1, question.in_channels, *question.size))
+        assert tuple(out.shape[1:]) == question.shape
+        assert sum(p.numel() for p in module.parameters()) == question.params
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "L2-2.2-5.5-0.0-1.1-1.1-c1.1-g1-b0",  # no output: the kernel is wider than the input
+        "L2-5-3-1-1-1-c1.1-g1-b0",  # 2D with one number an axis
+        "L2-5.5-3.3-0.0-1.1-1.1-c1.1-g0-b0",  # no groups
+        "L1-5-3-0-1-1-c1.1-g1-b0-o0",  # output padding on a plain convolution
+        "T1-5-3-0-1-1-c1.1-g1-b0",  # a transposed one without it
+    ],
+)
+def test_a_bad_layer_code_is_a_value_error(code: str) -> None:
+    with pytest.raises(ValueError):
+        question_from_code(code)
