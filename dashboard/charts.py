@@ -553,3 +553,69 @@ def architecture_figure(rows: list) -> go.Figure:
     figure.update_yaxes(visible=False, range=[-0.85, 0.6])
     figure.update_layout(height=190, margin=dict(l=0, r=0, t=0, b=0), plot_bgcolor="white")
     return figure
+
+
+LR_POINTS = 200  # samples of a schedule per run: smooth at any width, cheap to send
+
+
+def learning_rate_figure(runs: list[tuple[str, object]]) -> go.Figure:
+    """The learning rate against epochs of each (label, TrainConfig), drawn under the loss
+    curves when a run changes its rate (core/training/steps.py learning_rate)."""
+    from core.training.steps import learning_rate
+
+    figure = go.Figure()
+    for label, config in runs:
+        total = config.epochs * config.batches_per_epoch
+        steps = sorted({round(i * (total - 1) / (LR_POINTS - 1)) for i in range(LR_POINTS)})
+        figure.add_scatter(
+            x=[(step + 1) / config.batches_per_epoch for step in steps],
+            y=[learning_rate(config, step) for step in steps],
+            mode="lines",
+            name=label,
+            hovertemplate="epoch %{x:.2f}: lr %{y:.4g}<extra>%{fullData.name}</extra>",
+        )
+    figure.update_layout(
+        height=200,
+        margin=dict(l=60, r=20, t=36, b=40),
+        title=dict(text="Learning rate", x=0.5, font=dict(size=14)),
+        xaxis=dict(title="epoch", rangemode="tozero"),
+        yaxis=dict(title="lr", rangemode="tozero"),
+        showlegend=len(runs) > 1,
+    )
+    return figure
+
+
+def curves_against_seconds_figure(curves: list[tuple[str, list[dict]]]) -> go.Figure:
+    """Epoch train loss and validation error of each (label, metrics records) against the
+    seconds of training so far (the sum of its epochs' own times): which run gets there
+    first, not only in fewer epochs."""
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(
+        rows=1, cols=2, subplot_titles=("Train loss (per epoch)", "Validation error")
+    )
+    for index, (label, records) in enumerate(curves):
+        epochs = [r for r in records if r.get("kind") == "epoch"]
+        seconds, total = [], 0.0
+        for record in epochs:
+            total += float(record.get("seconds") or 0.0)
+            seconds.append(total)
+        colour = PALETTE[index % len(PALETTE)]
+        for column, name in ((1, "train_loss"), (2, "val_error")):
+            figure.add_scatter(
+                x=seconds,
+                y=[r[name] for r in epochs],
+                mode="lines+markers",
+                name=label,
+                legendgroup=label,
+                showlegend=column == 1,
+                line=dict(color=colour),
+                row=1,
+                col=column,
+                hovertemplate="%{x:.1f} s: %{y:.4f}<extra>" + label + "</extra>",
+            )
+    figure.update_xaxes(title_text="seconds of training", rangemode="tozero")
+    figure.update_yaxes(type="log", row=1, col=1)
+    figure.update_yaxes(tickformat=".1%", rangemode="tozero", row=1, col=2)
+    figure.update_layout(height=340, margin=dict(l=60, r=20, t=40, b=50))
+    return figure

@@ -9,7 +9,7 @@ import streamlit as st
 from core.analysis.compare import describe, differing_settings, readable_facts, seed_groups
 from core.runs.store import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
 from core.training.config import LECTURE_TEST_RISK
-from dashboard.charts import training_curves_figure
+from dashboard.charts import curves_against_seconds_figure, training_curves_figure
 from dashboard.site import TRAINING
 from dashboard.text import plain
 from dashboard.training.compare import X_AXES, risk_scatter_figure
@@ -106,11 +106,26 @@ curves = []
 for fact in chosen:
     records = cached_metrics(Run(runs_root / fact.id))
     curves.append((short_id(fact.id), fact.config.batches_per_epoch, records))
-st.plotly_chart(
-    training_curves_figure(curves, 0.6, True),
-    key="compare_curves",
-    config={"displayModeBar": False},
+against = st.radio(
+    "Curves against",
+    ["epochs", "seconds"],
+    horizontal=True,
+    key="curves_against",
+    help="Seconds: the training time so far (each epoch's own clock), so a recipe that needs"
+    " fewer but slower epochs, or more but faster ones, is judged by when it gets there.",
 )
+if against == "epochs":
+    st.plotly_chart(
+        training_curves_figure(curves, 0.6, True),
+        key="compare_curves",
+        config={"displayModeBar": False},
+    )
+else:
+    st.plotly_chart(
+        curves_against_seconds_figure([(label, records) for label, _, records in curves]),
+        key="compare_seconds",
+        config={"displayModeBar": False},
+    )
 
 groups = seed_groups(chosen)
 st.subheader("Test risk against cost")

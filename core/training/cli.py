@@ -33,14 +33,18 @@ from core.runs.store import RunBusyError, RunDamagedError, default_runs_dir
 from core.training.config import (
     ARCHITECTURE_FIELDS,
     AUGMENTATIONS,
+    FAST_RECIPE,
     LECTURE_TEST_RISK,
     MAX_EPOCHS,
+    MAX_LABEL_SMOOTHING,
     MAX_MOMENTUM,
     MAX_SHIFT,
     MAX_TIME_LIMIT_MINUTES,
+    MAX_WARMUP,
     MAX_WEIGHT_DECAY,
     MAX_WORKERS,
     QUICK_DEMO,
+    SCHEDULES,
     TrainConfig,
     resolve_device,
     resolve_workers,
@@ -180,6 +184,24 @@ KNOBS: dict[str, tuple[Callable[[str], object], str | None, str]] = {
         None,
         f"shift: move each digit by up to {MAX_SHIFT} pixels each epoch (default {{default}})",
     ),
+    "schedule": (
+        str,
+        None,
+        "the learning rate over the run: constant (the lecture's), onecycle (up from lr/25 over"
+        " --warmup or 30%% of the steps, then down to ~0), cosine or linear decay (default"
+        " {default})",
+    ),
+    "warmup": (
+        float,
+        "SHARE",
+        f"share of the steps the rate rises over linearly, 0-{MAX_WARMUP:g} (default {{default}})",
+    ),
+    "nesterov": (bool, None, "Nesterov momentum (needs --momentum above 0)"),
+    "label_smoothing": (
+        float,
+        None,
+        f"label smoothing of the training loss, 0-{MAX_LABEL_SMOOTHING:g} (default {{default}})",
+    ),
 }
 NOT_OPTIONS = ("group",)  # the dashboard's name for runs started together
 FLAGS = {"time_limit_minutes": "--time-limit"}  # shorter than the field's name
@@ -192,6 +214,16 @@ def flag(name: str) -> str:
 def add_settings(parser, table: dict, defaults: TrainConfig) -> None:
     """One option per TrainConfig field of `table`, its default the field's."""
     for name, (kind, metavar, text) in table.items():
+        if kind is bool:
+            parser.add_argument(
+                flag(name),
+                dest=name,
+                action=argparse.BooleanOptionalAction,
+                default=getattr(defaults, name),
+                help=text,
+            )
+            continue
+        choices = {"augment": AUGMENTATIONS, "schedule": SCHEDULES}.get(name)
         parser.add_argument(
             flag(name),
             dest=name,
@@ -199,7 +231,7 @@ def add_settings(parser, table: dict, defaults: TrainConfig) -> None:
             default=getattr(defaults, name),
             metavar=metavar,
             help=text.format(default=getattr(defaults, name)),
-            **({"choices": AUGMENTATIONS} if name == "augment" else {}),
+            **({"choices": choices} if choices else {}),
         )
 
 
@@ -256,9 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     variant.add_argument(
         "--preset",
-        choices=sorted(PRESETS),
+        choices=sorted(PRESETS) + ["fast"],
         default=None,
-        help="start from an architecture preset; the flags below override it",
+        help="start from an architecture preset; the flags below override it. fast: the"
+        " lecture's network trained with the fast recipe ("
+        + ", ".join(f"{flag(k)} {v}" for k, v in FAST_RECIPE.items())
+        + "; any of them given overrides it)",
     )
     for name, (low, high) in ARCHITECTURE_RANGES.items():
         variant.add_argument(
@@ -275,9 +310,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def apply_recipe(args: argparse.Namespace, argv: list[str]) -> None:
+    """--preset fast: FAST_RECIPE's settings, except each one given on the command line."""
+    if args.preset != "fast":
+        return
+    given = {word.split("=")[0] for word in argv}
+    for name, value in FAST_RECIPE.items():
+        if flag(name) not in given and f"--no-{name}" not in given:
+            setattr(args, name, value)
+
+
 def architecture_of(args: argparse.Namespace) -> dict:
     """The preset's architecture fields, overridden by each flag given."""
-    base = PRESETS[args.preset or "lecture"]
+    base = PRESETS.get(args.preset or "lecture", PRESETS["lecture"])  # fast: the lecture's
     fields = {name: getattr(base, name) for name in ARCHITECTURE_FIELDS}
     for name in ARCHITECTURE_FIELDS:
         value = getattr(args, name, None)
@@ -346,6 +391,7 @@ def main(argv: list[str] | None = None, splits: mnist.MnistSplits | None = None)
         parser.error("--resume needs --run-dir, the folder of the run to continue")
     if args.quick:
         args.epochs, args.train_subset = QUICK_DEMO["epochs"], QUICK_DEMO["train_subset"]
+    apply_recipe(args, sys.argv[1:] if argv is None else argv)
     try:
         settings = {name: getattr(args, name) for name in (*OPTIONS, *KNOBS)}
         settings.update(architecture_of(args))

@@ -52,6 +52,9 @@ from core.training.steps import (
     epoch_order,
     epoch_shifts,
     evaluate,
+    learning_rate,
+    scheduled,
+    set_learning_rate,
     shift_images,
 )
 
@@ -300,6 +303,7 @@ class Trainer:
         limit = config.time_limit_minutes
         deadline = time.monotonic() + limit * 60 if limit else None
         pending: list[dict] = []
+        schedule, smoothing = scheduled(config), config.label_smoothing
         while self.epoch < config.epochs:
             if self.epoch == 0 and self.batch == 0:
                 self.save_snapshot()  # epoch 0: the random start
@@ -315,6 +319,10 @@ class Trainer:
             while self.batch < batches_per_epoch:
                 start = self.batch * config.batch_size
                 size = min(config.batch_size, n - start)
+                lr = None
+                if schedule:
+                    lr = learning_rate(config, self.epoch * batches_per_epoch + self.batch)
+                    set_learning_rate(self.optimizer, lr)
                 if self.group is None:
                     x = shuffled_x[start : start + config.batch_size]
                     if shifts is not None:
@@ -322,13 +330,13 @@ class Trainer:
                             memory_format=self.memory_format
                         )
                     y = shuffled_y[start : start + config.batch_size]
-                    loss = F.cross_entropy(self.model(x), y)
+                    loss = F.cross_entropy(self.model(x), y, label_smoothing=smoothing)
                     self.optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     self.optimizer.step()
                     loss_value = loss.item()
                 else:
-                    loss_value = self.group.step(order, shifts, start, size)
+                    loss_value = self.group.step(order, shifts, start, size, lr)
                 self.batch += 1
                 window_images += size
                 self.epoch_loss_sum += loss_value * size

@@ -51,6 +51,9 @@ from core.training.steps import (
     epoch_order,
     epoch_shifts,
     evaluate,
+    learning_rate,
+    scheduled,
+    set_learning_rate,
     shift_images,
 )
 
@@ -155,8 +158,10 @@ class ShardedStep:
         train_y: torch.Tensor,
         memory_format: torch.memory_format,
         shared: SharedSum,
+        smoothing: float = 0.0,
     ) -> None:
         self.model, self.optimizer, self.shared = model, optimizer, shared
+        self.smoothing = smoothing  # the run's label smoothing
         self.train_x, self.train_y, self.memory_format = train_x, train_y, memory_format
         self.rank, self.world = dist.get_rank(), dist.get_world_size()
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -177,6 +182,7 @@ class ShardedStep:
         start: int,
         size: int,
         stop: bool = False,
+        lr: float | None = None,
     ) -> tuple[float, bool]:
         """One SGD step on this worker's share of the batch order[start : start + size].
 
@@ -191,7 +197,13 @@ class ShardedStep:
                 x = shift_images(x, shifts[start + low : start + high])
             x = x.contiguous(memory_format=self.memory_format)
             # Summed over the share, divided by the whole batch: the shares add up to the mean.
-            loss = F.cross_entropy(self.model(x), self.train_y[chosen], reduction="sum") / size
+            targets = self.train_y[chosen]
+            loss = (
+                F.cross_entropy(
+                    self.model(x), targets, reduction="sum", label_smoothing=self.smoothing
+                )
+                / size
+            )
             loss.backward()  # accumulates into the views of self.flat
             self.flat[self.loss_slot] = loss.detach()
         if stop:
@@ -200,6 +212,8 @@ class ShardedStep:
         loss_sum, stopped = self.flat[self.loss_slot :].tolist()
         if stopped > 0:
             return math.nan, True
+        if lr is not None:  # the schedule's rate of this step (steps.learning_rate)
+            set_learning_rate(self.optimizer, lr)
         self.optimizer.step()
         return loss_sum, False
 
@@ -340,6 +354,7 @@ class WorkerGroup:
                 trainer.train_y,
                 trainer.memory_format,
                 summed,
+                trainer.config.label_smoothing,
             )
         except BaseException:
             group.close(graceful=False)
@@ -385,9 +400,9 @@ class WorkerGroup:
     def start_epoch(self, epoch: int, batch: int) -> None:
         self.command("train", epoch, batch)
 
-    def step(self, order, shifts, start: int, size: int) -> float:
+    def step(self, order, shifts, start: int, size: int, lr: float | None = None) -> float:
         with self.watch("in a training step"):
-            loss, _ = self.sharded.step(order, shifts, start, size)
+            loss, _ = self.sharded.step(order, shifts, start, size, lr=lr)
         return loss
 
     def stop_peers(self) -> None:
@@ -526,7 +541,9 @@ def run_worker(
     parent = torch_mp.parent_process()
     if parent is not None:
         summed.peers_alive = parent.is_alive
-    sharded = ShardedStep(model, optimizer, train_x, train_y, memory_format, summed)
+    sharded = ShardedStep(
+        model, optimizer, train_x, train_y, memory_format, summed, config.label_smoothing
+    )
     n, size = len(train_y), config.batch_size
     batches_per_epoch = math.ceil(n / size)
     splits = {"val": (val_x, val_y), "test": (test_x, test_y)}
@@ -546,7 +563,10 @@ def run_worker(
                 shifts = epoch_shifts(config.seed, epoch, n) if config.augment == "shift" else None
                 for batch in range(first, batches_per_epoch):
                     start = batch * size
-                    loss, stopped = sharded.step(order, shifts, start, min(size, n - start))
+                    lr = None
+                    if scheduled(config):
+                        lr = learning_rate(config, epoch * batches_per_epoch + batch)
+                    loss, stopped = sharded.step(order, shifts, start, min(size, n - start), lr=lr)
                     if stopped or not math.isfinite(loss):
                         break  # worker 0 stopped, or the run diverged: it says what next
     finally:

@@ -6,6 +6,8 @@ back, so the trainer is no longer a circle.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -80,5 +82,43 @@ def build_model(
         lr=config.lr,
         momentum=config.momentum,
         weight_decay=config.weight_decay,
+        nesterov=config.nesterov,
     )
     return model, optimizer
+
+
+ONECYCLE_WARMUP = 0.3  # one-cycle's rise when no --warmup is given (PyTorch's pct_start)
+ONECYCLE_START = 1 / 25  # ... from lr/25 (OneCycleLR's div_factor)
+ONECYCLE_END = 1e-4  # ... down to lr/10,000 (about its final_div_factor's)
+
+
+def scheduled(config: TrainConfig) -> bool:
+    """Whether the rate changes during the run (else the optimizer keeps config.lr)."""
+    return config.schedule != "constant" or config.warmup > 0
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """The rate of step `step` (0 = the run's first) of epochs x batches_per_epoch steps: a
+    pure function of the step, so a resumed run and every data-parallel worker agree."""
+    total = max(1, config.epochs * config.batches_per_epoch)
+    lr, share = config.lr, config.warmup
+    if config.schedule == "onecycle":
+        rise = max(1, round((share or ONECYCLE_WARMUP) * total))
+        if step < rise:
+            return lr * (ONECYCLE_START + (1 - ONECYCLE_START) * (step + 1) / rise)
+        progress = (step - rise + 1) / max(1, total - rise)
+        return lr * (ONECYCLE_END + (1 - ONECYCLE_END) * 0.5 * (1 + math.cos(math.pi * progress)))
+    rise = round(share * total)
+    if step < rise:
+        return lr * (step + 1) / rise
+    progress = (step - rise) / max(1, total - rise)
+    if config.schedule == "cosine":
+        return lr * 0.5 * (1 + math.cos(math.pi * progress))
+    if config.schedule == "linear":
+        return lr * (1 - progress)
+    return lr
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr

@@ -27,14 +27,18 @@ from core.model.lenet import (
 from core.training.config import (
     ARCHITECTURE_FIELDS,
     AUGMENTATIONS,
+    FAST_RECIPE,
     MAX_BATCH_SIZE,
     MAX_EPOCHS,
+    MAX_LABEL_SMOOTHING,
     MAX_MOMENTUM,
     MAX_SHIFT,
     MAX_TIME_LIMIT_MINUTES,
     MAX_VALIDATION_SIZE,
+    MAX_WARMUP,
     MAX_WEIGHT_DECAY,
     PLATEAU_STEPS,
+    SCHEDULES,
     TrainConfig,
 )
 from dashboard.text import plain
@@ -48,6 +52,12 @@ PRESETS = {
 }
 ACTIVATION_LABELS = {"relu": "ReLU (lecture)", "tanh": "tanh (1998)", "sigmoid": "sigmoid"}
 POOLING_LABELS = {"max": "max (lecture)", "avg": "average (1998)"}
+SCHEDULE_LABELS = {
+    "constant": "constant (lecture)",
+    "onecycle": "one-cycle",
+    "cosine": "cosine decay",
+    "linear": "linear decay",
+}
 PREFIX = "tf_"  # session keys of the form's widgets
 DEFAULTS = TrainConfig()
 FORM_FIELDS = (
@@ -59,6 +69,10 @@ FORM_FIELDS = (
     "momentum",
     "weight_decay",
     "augment",
+    "schedule",
+    "warmup",
+    "nesterov",
+    "label_smoothing",
     *ARCHITECTURE_FIELDS,
 )
 
@@ -77,6 +91,8 @@ BOUNDS: dict[str, tuple[str, float, float]] = {
     "validation_size": ("Validation images", 1, MAX_VALIDATION_SIZE),
     "momentum": ("Momentum", 0.0, MAX_MOMENTUM),
     "weight_decay": ("Weight decay", 0.0, MAX_WEIGHT_DECAY),
+    "warmup": ("Warm-up (share of the steps)", 0.0, MAX_WARMUP),
+    "label_smoothing": ("Label smoothing", 0.0, MAX_LABEL_SMOOTHING),
     "time_limit": ("Time limit (minutes)", 0.0, float(MAX_TIME_LIMIT_MINUTES)),
     **{
         name: (label, low, high)
@@ -140,6 +156,12 @@ def config_link(config: TrainConfig) -> str:
 def _parse(name: str, text: str):
     """A link's value for a form field, or ValueError."""
     kind = type(getattr(DEFAULTS, name))
+    if kind is bool:
+        if text.lower() in ("true", "1", "yes", "on"):
+            return True
+        if text.lower() in ("false", "0", "no", "off"):
+            return False
+        raise ValueError("not true or false")
     try:
         if name == "train_subset":
             return None if text in ("", "all", "None") else int(text)
@@ -176,6 +198,8 @@ def apply_link(params) -> list[str]:
                 choices = ACTIVATIONS if name == "activation" else POOLINGS
                 if value not in choices:
                     raise ValueError(f"must be one of {', '.join(choices)}")
+            elif name == "nesterov":  # with the momentum it needs; the whole config on Train
+                TrainConfig(nesterov=value, momentum=0.9)
             else:  # the network as a whole is checked below
                 TrainConfig(**{name: value})
         except (ValueError, TypeError) as error:
@@ -203,6 +227,24 @@ def apply_link(params) -> list[str]:
         else:
             st.session_state[_key(name)] = value
     return problems
+
+
+def use_fast_recipe() -> None:
+    """Fill the form with the fast recipe (core.training.config.FAST_RECIPE) on the lecture's
+    network and data; the student then presses Train."""
+    state = st.session_state
+    for name, value in FAST_RECIPE.items():
+        if name == "lr":
+            state[_key("lr_choice")] = "custom"
+            state[_key("custom_lr")] = f"{value:g}"
+        else:
+            state[_key(name)] = value
+    for name in ARCHITECTURE_FIELDS:
+        state[_key(name)] = getattr(LECTURE_ARCHITECTURE, name)
+    state[_key("preset")] = next(iter(PRESETS))
+    state[_key("subset")] = "all 58,976"
+    state[_key("validation_size")] = DEFAULTS.validation_size
+    state["tf_fast_note"] = True
 
 
 def _use_preset() -> None:
@@ -308,7 +350,10 @@ def new_run_form(nonce: str) -> TrainConfig | None:
             )
         (st.caption if possible else st.error)(summary)
 
-        with st.expander("Batch, validation, momentum, weight decay, augmentation, time limit"):
+        with st.expander(
+            "Batch, validation, momentum, schedule, weight decay, augmentation, time limit",
+            expanded=bool(state.pop("tf_fast_note", False)),
+        ):
             d, e, f = st.columns(3)
             _bounded(d, "Batch size", "batch_size", help="The lecture's: 64.")
             _bounded(
@@ -352,6 +397,46 @@ def new_run_form(nonce: str) -> TrainConfig | None:
                 help="0: none. Past it the run stops at the next batch, checkpointed, as Stop"
                 " does ('stopped: time limit'); Resume continues it, with the limit again.",
             )
+            g, h, i = st.columns(3)
+            g.selectbox(
+                "Learning-rate schedule",
+                SCHEDULES,
+                format_func=SCHEDULE_LABELS.get,
+                key=_key("schedule"),
+                help="How the rate changes over the run; the lecture keeps it constant.",
+            )
+            _bounded(
+                g,
+                "Warm-up (share of the steps)",
+                "warmup",
+                step=0.05,
+                format="%.2f",
+                help="The rate rises linearly from 0 over this share of the run's steps"
+                " (one-cycle: 30% when 0).",
+            )
+            h.checkbox(
+                "Nesterov momentum",
+                key=_key("nesterov"),
+                help="Looks one step ahead along the momentum; needs a momentum above 0.",
+            )
+            _bounded(
+                i,
+                "Label smoothing",
+                "label_smoothing",
+                step=0.05,
+                format="%.2f",
+                help="Trains towards 1 - ε on the right digit and ε/9 on the others; 0 in the"
+                " lecture.",
+            )
+        st.button(
+            "Fill in the fast recipe",
+            on_click=use_fast_recipe,
+            icon=":material/bolt:",
+            key=f"fast_{nonce}",
+            help="The lecture's network and data, fewer steps: "
+            + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in FAST_RECIPE.items())
+            + ". Then press Train.",
+        )
         clicked = st.button(
             "Train", type="primary", icon=":material/play_arrow:", key=f"train_{nonce}"
         )
@@ -381,8 +466,9 @@ def _config_from_state() -> tuple[TrainConfig | None, dict[str, str]]:
     if problems:
         return None, problems
     fields = {name: state[_key(name)] for name in FORM_FIELDS}
-    if isinstance(fields.get("momentum"), int):
-        fields["momentum"] = float(fields["momentum"])
+    for name in ("momentum", "weight_decay", "warmup", "label_smoothing"):
+        fields[name] = float(fields[name])
+    fields["nesterov"] = bool(fields["nesterov"])
     fields["time_limit_minutes"] = float(state[_key("time_limit")]) or None
     config = None
     if not problems:

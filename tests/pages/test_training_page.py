@@ -275,3 +275,38 @@ def test_an_impossible_network_is_named_and_not_started(runs_root: Path) -> None
     train_button(app).click().run()
     assert not app.exception
     assert list_runs(runs_root) == []
+
+
+def test_the_fast_recipe_fills_the_form_and_its_run_draws_its_learning_rate(
+    runs_root: Path,
+) -> None:
+    from core.training.config import FAST_RECIPE
+
+    app = page()
+    next(b for b in app.button if b.label == "Fill in the fast recipe").click().run()
+    assert not app.exception
+    assert next(n for n in app.number_input if n.label == "Epochs").value == FAST_RECIPE["epochs"]
+    assert next(c for c in app.checkbox if c.label == "Nesterov momentum").value is True
+    # A short run of it, to keep the test quick: the schedule and the rest go into the run.
+    next(s for s in app.selectbox if s.label == "Training images").set_value("1,000")
+    next(n for n in app.number_input if n.label == "Epochs").set_value(1)
+    train_button(app).click().run()
+    assert not app.exception
+    (run,) = list_runs(runs_root)
+    saved = json.loads(run.config_path.read_text())
+    for name in ("batch_size", "momentum", "nesterov", "schedule", "label_smoothing"):
+        assert saved[name] == FAST_RECIPE[name], name
+    assert saved["lr"] == FAST_RECIPE["lr"] and saved["epochs"] == 1
+    jobs.stop(run)
+    app.run()
+    assert not app.exception
+    charts = [chart.proto.spec for chart in app.get("plotly_chart")]
+    assert any('"Learning rate"' in spec for spec in charts)  # drawn under the loss curves
+
+
+def test_nesterov_without_momentum_is_explained_and_starts_nothing(runs_root: Path) -> None:
+    app = page()
+    next(c for c in app.checkbox if c.label == "Nesterov momentum").check().run()
+    train_button(app).click().run()
+    assert "nesterov needs a momentum" in " ".join(e.value for e in app.error)
+    assert list_runs(runs_root) == []
