@@ -126,6 +126,11 @@ else:
         key="compare_seconds",
         config={"displayModeBar": False},
     )
+if any(fact.config.label_smoothing for fact in chosen):
+    st.caption(
+        "A run with label smoothing trains towards softened targets, so its train loss stays"
+        " higher (above about 0.5 at 0.1) however well it does: compare the validation error."
+    )
 
 groups = seed_groups(chosen)
 st.subheader("Test risk against cost")

@@ -384,7 +384,6 @@ def main(argv: list[str] | None = None, splits: mnist.MnistSplits | None = None)
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
-    lrs = args.sweep or [args.lr]
     if args.sweep and (args.run_dir or args.resume):
         parser.error("--sweep makes one new run per learning rate: drop --run-dir/--resume")
     if args.resume and args.run_dir is None:
@@ -392,6 +391,7 @@ def main(argv: list[str] | None = None, splits: mnist.MnistSplits | None = None)
     if args.quick:
         args.epochs, args.train_subset = QUICK_DEMO["epochs"], QUICK_DEMO["train_subset"]
     apply_recipe(args, sys.argv[1:] if argv is None else argv)
+    lrs = args.sweep or [args.lr]  # after the recipe: --preset fast has its own rate
     try:
         settings = {name: getattr(args, name) for name in (*OPTIONS, *KNOBS)}
         settings.update(architecture_of(args))

@@ -38,12 +38,14 @@ QUICK_DEMO = {"epochs": 1, "train_subset": 40_000}
 # the lecture's network and data, fewer steps: a larger batch, Nesterov momentum, a one-cycle
 # rate and label smoothing. Chosen on the validation split (3 seeds each, 2026-12-07: 6 epochs
 # at lr 0.1, batch 128: best val error 0.98% median, 30-47 s; 5 epochs at 0.1: 0.98%, 26-28 s;
-# 5 at 0.15: 0.98% median and 0.94% mean, 26-30 s, chosen; 4 at 0.1: 1.27%; 5 at batch 256
-# and lr 0.2: 1.27%; 6 at batch 256, lr 0.1: 1.27%); the test set is only reported.
+# 5 at 0.15: 0.98% median, 0.94% mean, 26-30 s; 4 at 0.1: 1.27%; 5 at batch 256 and lr 0.2:
+# 1.27%; 6 at batch 256, lr 0.1: 1.27%). 5 epochs at 0.1 and at 0.15 tie on the median; 0.1,
+# the lecture's own rate, is kept (benchmarks/time_to_accuracy.py measured it). The test set
+# is only reported.
 FAST_RECIPE = {
     "epochs": 5,
     "batch_size": 128,
-    "lr": 0.15,
+    "lr": 0.1,
     "momentum": 0.9,
     "nesterov": True,
     "schedule": "onecycle",

@@ -130,3 +130,22 @@ def test_the_fast_preset_is_the_lecture_network_with_the_recipe() -> None:
     plain = build_parser().parse_args([])
     apply_recipe(plain, [])
     assert (plain.epochs, plain.schedule, plain.nesterov) == (20, "constant", False)
+
+
+def test_the_fast_preset_trains_with_the_recipe_and_a_flag_overrides_it(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "fast"
+    done = subprocess.run(
+        [sys.executable, "-m", "core.train", "--preset", "fast", "--lr", "0.2", "--epochs", "1",
+         "--train-subset", "1000", "--run-dir", str(run_dir)],
+        cwd=Path(__file__).resolve().parents[3], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((run_dir / "config.json").read_text())
+    assert (saved["lr"], saved["epochs"]) == (0.2, 1)  # given on the command line
+    for name in ("batch_size", "momentum", "nesterov", "schedule", "label_smoothing"):
+        assert saved[name] == FAST_RECIPE[name], name
+    assert saved["c1_channels"] == 6  # the lecture's network
