@@ -10,6 +10,8 @@ local-only server should not answer (`dashboard/serve.py`).
 import streamlit as st
 from streamlit import config
 
+from core.i18n import _
+from dashboard.language import choose_language
 from dashboard.quiz_notice import quiz_notice
 from dashboard.serve import one_torch_thread, refusal
 from dashboard.site import PAGES
@@ -35,11 +37,12 @@ if not _option("global.appTest", False):  # AppTest runs scripts without any ser
         st.stop()
     one_torch_thread()  # the server's, not a test process's (AppTest runs in pytest's)
 
+choose_language()  # before any text: every page's text follows it
 navigation = st.navigation(
     [
         st.Page(
             str(page.file),
-            title=page.title,
+            title=_(page.title),
             icon=page.icon,
             url_path=page.url_path,
             default=(index == 0),

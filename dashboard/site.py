@@ -9,13 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.i18n import N_
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
 class PageInfo:
     path: str  # relative to the repository root
-    title: str
+    title: str  # marked for the catalogue: shown as _(title)
     icon: str
     summary: str  # one line for the page map on the welcome page
     url_path: str
@@ -27,99 +29,121 @@ class PageInfo:
 
 WELCOME = PageInfo(
     path="pages/welcome.py",
-    title="Welcome",
+    title=N_("Welcome"),
     icon=":material/home:",
-    summary="What a CNN is and why: local connectivity and weight sharing, in numbers you pick.",
+    summary=N_(
+        "What a CNN is and why: local connectivity and weight sharing, in numbers you pick."
+    ),
     url_path="welcome",
 )
 
 CONVOLUTION = PageInfo(
     path="pages/convolution.py",
-    title="Convolution explorer",
+    title=N_("Convolution explorer"),
     icon=":material/grid_on:",
-    summary="1D and 2D convolution and pooling: kernel, padding, stride, dilation, channels;"
-    " the sliding window animated with every number written out; the lecture's eight cases.",
+    summary=N_(
+        "1D and 2D convolution and pooling: kernel, padding, stride, dilation, channels;"
+        " the sliding window animated with every number written out; the lecture's eight cases."
+    ),
     url_path="convolution",
 )
 
 DRILL = PageInfo(
     path="pages/drill.py",
-    title="Convolution drill",
+    title=N_("Convolution drill"),
     icon=":material/quiz:",
-    summary="Predict, then reveal: type a layer's output shape, parameters, MACs and receptive"
-    " field; a wrong answer is told which mistake it looks like.",
+    summary=N_(
+        "Predict, then reveal: type a layer's output shape, parameters, MACs and receptive"
+        " field; a wrong answer is told which mistake it looks like."
+    ),
     url_path="drill",
 )
 
 QUIZ = PageInfo(
     path="pages/quiz.py",
-    title="Class quiz",
+    title=N_("Class quiz"),
     icon=":material/campaign:",
-    summary="The teacher asks the whole room one question; the answers arrive live, with the"
-    " mistake each wrong one looks like; then the working is revealed to everyone.",
+    summary=N_(
+        "The teacher asks the whole room one question; the answers arrive live, with the"
+        " mistake each wrong one looks like; then the working is revealed to everyone."
+    ),
     url_path="quiz",
 )
 
 GROUPS_CAUSAL = PageInfo(
     path="pages/groups_causal.py",
-    title="Groups and causal",
+    title=N_("Groups and causal"),
     icon=":material/view_week:",
-    summary="Grouped, depthwise and depthwise-separable convolution side by side; causal 1D"
-    " convolution and dilated causal stacks, one output's dependencies traced.",
+    summary=N_(
+        "Grouped, depthwise and depthwise-separable convolution side by side; causal 1D"
+        " convolution and dilated causal stacks, one output's dependencies traced."
+    ),
     url_path="groups-causal",
 )
 
 TRAINING = PageInfo(
     path="pages/training.py",
-    title="Training",
+    title=N_("Training"),
     icon=":material/model_training:",
-    summary="Train LeNet-5 on MNIST from the browser: live loss curves, the learning-rate"
-    " sweep, compare runs, stop and resume.",
+    summary=N_(
+        "Train LeNet-5 on MNIST from the browser: live loss curves, the learning-rate"
+        " sweep, compare runs, stop and resume."
+    ),
     url_path="training",
 )
 
 ERRORS = PageInfo(
     path="pages/errors.py",
-    title="Errors",
+    title=N_("Errors"),
     icon=":material/error:",
-    summary="A trained run's test risk, a clickable confusion matrix, and a gallery of the test"
-    " digits it gets wrong.",
+    summary=N_(
+        "A trained run's test risk, a clickable confusion matrix, and a gallery of the test"
+        " digits it gets wrong."
+    ),
     url_path="errors",
 )
 
 ARCHITECTURE = PageInfo(
     path="pages/architecture.py",
-    title="LeNet-5",
+    title=N_("LeNet-5"),
     icon=":material/account_tree:",
-    summary="LeNet-5 layer by layer: shapes, parameters, MACs, receptive fields; change C1, C3"
-    " and the pooling and watch them follow.",
+    summary=N_(
+        "LeNet-5 layer by layer: shapes, parameters, MACs, receptive fields; change C1, C3"
+        " and the pooling and watch them follow."
+    ),
     url_path="lenet",
 )
 
 COMPARE = PageInfo(
     path="pages/compare.py",
-    title="Compare runs",
+    title=N_("Compare runs"),
     icon=":material/compare_arrows:",
-    summary="Runs side by side: what differs, parameters, MACs, speed, test risk; curves"
-    " overlaid; seeds grouped with their spread.",
+    summary=N_(
+        "Runs side by side: what differs, parameters, MACs, speed, test risk; curves"
+        " overlaid; seeds grouped with their spread."
+    ),
     url_path="compare",
 )
 
 INSIDE = PageInfo(
     path="pages/inside.py",
-    title="Inside the network",
+    title=N_("Inside the network"),
     icon=":material/visibility:",
-    summary="A trained LeNet-5's kernels and feature maps for a test digit, one you draw, or"
-    " one you upload.",
+    summary=N_(
+        "A trained LeNet-5's kernels and feature maps for a test digit, one you draw, or"
+        " one you upload."
+    ),
     url_path="inside",
 )
 
 WHY = PageInfo(
     path="pages/why.py",
-    title="Why it errs",
+    title=N_("Why it errs"),
     icon=":material/psychology_alt:",
-    summary="Which pixels drove an answer (occlusion, saliency, Grad-CAM, checked by deleting"
-    " them), how easily it flips (FGSM, shifts, rotations), and where the mistakes live.",
+    summary=N_(
+        "Which pixels drove an answer (occlusion, saliency, Grad-CAM, checked by deleting"
+        " them), how easily it flips (FGSM, shifts, rotations), and where the mistakes live."
+    ),
     url_path="why",
 )
 

@@ -4,71 +4,89 @@ real MNIST digits, and a map of the pages."""
 import streamlit as st
 
 from core.convolution.arithmetic import conv_versus_fc
+from core.i18n import _
 from dashboard.charts import parameter_comparison_figure
 from dashboard.site import PAGES, WELCOME
 from dashboard.widgets import digit_strip, mnist_status_panel, mnist_test_digits
 
-st.title("Convolutional neural networks, explained by doing")
+st.title(_("Convolutional neural networks, explained by doing"))
 st.markdown(
-    "This app explains one lecture on **convolutional neural networks** (CNNs): what a convolution"
-    " computes, what kernel size, padding, stride and dilation do to shapes and parameter counts,"
-    " and how **LeNet-5** learns to read handwritten digits from **MNIST**. Every number on these"
-    " pages is computed by the same `core` library you can call from Python, and is checked"
-    " against PyTorch."
+    _(
+        "This app explains one lecture on **convolutional neural networks** (CNNs): what a "
+        "convolution computes, what kernel size, padding, stride and dilation do to shapes and "
+        "parameter counts, and how **LeNet-5** learns to read handwritten digits from **MNIST**. "
+        "Every number on these pages is computed by the same `core` library you can call from "
+        "Python, and is checked against PyTorch."
+    )
 )
 
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.subheader("Why not a fully connected layer?")
+    st.subheader(_("Why not a fully connected layer?"))
     st.markdown(
-        "A **fully connected** (FC) layer connects every output to every input, each with its own"
-        " weight: it needs $N_{in} \\times N_{out}$ weights and ignores the structure of its input."
-        " But images, audio and time series *have* structure: what matters are **local patterns**,"
-        " and the same pattern can appear **anywhere**. A convolutional layer builds both facts in:"
+        _(
+            "A **fully connected** (FC) layer connects every output to every input, each with its "
+            "own weight: it needs $N_{in} \\times N_{out}$ weights and ignores the structure of "
+            "its input. But images, audio and time series *have* structure: what matters are "
+            "**local patterns**, and the same pattern can appear **anywhere**. A convolutional "
+            "layer builds both facts in:"
+        )
     )
     st.markdown(
-        "1. **Local connectivity**: each output looks only at a small window of neighbouring"
-        " inputs.\n"
-        "2. **Weight sharing**: the same weights (the *kernel*) are used at every position."
+        _(
+            "1. **Local connectivity**: each output looks only at a small window of neighbouring"
+            " inputs.\n"
+            "2. **Weight sharing**: the same weights (the *kernel*) are used at every position."
+        )
     )
     st.markdown(
-        'In 1D, with a kernel $w$ of size $K$, deep learning\'s "convolution" is really a'
-        " cross-correlation:"
+        _(
+            'In 1D, with a kernel $w$ of size $K$, deep learning\'s "convolution" is really a'
+            " cross-correlation:"
+        )
     )
     st.latex(r"y[n] = \sum_{m=0}^{K-1} x[n+m]\, w[m]")
     st.markdown(
-        "That is $K$ weights plus one bias, however long the input is. True (signal-processing)"
-        " convolution flips the kernel, $y[n] = \\sum_m x[n-m]\\,w[m]$. Add a bias and a"
-        " non-linearity, usually ReLU $\\varphi(x) = \\max(x, 0)$, and the layer computes"
-        " $\\varphi(w^\\top z + b)$ at every position."
+        _(
+            "That is $K$ weights plus one bias, however long the input is. True (signal-processing)"
+            " convolution flips the kernel, $y[n] = \\sum_m x[n-m]\\,w[m]$. Add a bias and a"
+            " non-linearity, usually ReLU $\\varphi(x) = \\max(x, 0)$, and the layer computes"
+            " $\\varphi(w^\\top z + b)$ at every position."
+        )
     )
-    st.subheader("Channels")
+    st.subheader(_("Channels"))
     st.markdown(
-        "With $C_{in}$ input channels each kernel spans all of them ($C_{in} \\times K$ weights);"
-        " the per-channel results are summed and one bias is added. $C_{out}$ independent kernels"
-        " give $C_{out}$ output channels. So a conv layer has this many parameters:"
+        _(
+            "With $C_{in}$ input channels each kernel spans all of them ($C_{in} \\times K$ "
+            "weights); the per-channel results are summed and one bias is added. $C_{out}$ "
+            "independent kernels give $C_{out}$ output channels. So a conv layer has this many "
+            "parameters:"
+        )
     )
     st.latex(r"C_{in} \cdot C_{out} \cdot K_h K_w + C_{out}")
 
 with right:
-    st.subheader("Count them yourself")
+    st.subheader(_("Count them yourself"))
     st.caption(
-        "A 2D conv layer (stride 1) and the fully connected layer with the same input and output"
-        " sizes. Change any number."
+        _(
+            "A 2D conv layer (stride 1) and the fully connected layer with the same input and "
+            "output sizes. Change any number."
+        )
     )
     a, b = st.columns(2)
-    height = a.number_input("Input height", 1, 512, 28, key="height")
-    width = b.number_input("Input width", 1, 512, 28, key="width")
-    in_channels = a.number_input("Input channels", 1, 512, 1, key="in_channels")
-    out_channels = b.number_input("Output channels", 1, 512, 6, key="out_channels")
-    kernel = a.number_input("Kernel size", 1, 31, 5, key="kernel")
-    padding = b.number_input("Padding", 0, 31, 0, key="padding")
+    height = a.number_input(_("Input height"), 1, 512, 28, key="height")
+    width = b.number_input(_("Input width"), 1, 512, 28, key="width")
+    in_channels = a.number_input(_("Input channels"), 1, 512, 1, key="in_channels")
+    out_channels = b.number_input(_("Output channels"), 1, 512, 6, key="out_channels")
+    kernel = a.number_input(_("Kernel size"), 1, 31, 5, key="kernel")
+    padding = b.number_input(_("Padding"), 0, 31, 0, key="padding")
 
     try:
         layers = conv_versus_fc(height, width, in_channels, out_channels, kernel, padding)
     except ValueError as error:
         st.error(
-            f"No output: {error}. Make the kernel smaller or add padding.", icon=":material/block:"
+            _("No output: {error}. Make the kernel smaller or add padding.").format(error=error),
+            icon=":material/block:",
         )
     else:
         c_out, h_out, w_out = layers.out_shape
@@ -76,15 +94,15 @@ with right:
         # it is not (a fixed pair of columns cut "2,712,960" to "2,7..." at 1000 px).
         metrics = st.container(horizontal=True, gap="medium")
         metrics.metric(
-            "Fully connected",
+            _("Fully connected"),
             f"{layers.fc_params:,}",
-            help="N_in x N_out weights + N_out biases",
+            help=_("N_in x N_out weights + N_out biases"),
             width="content",
         )
         metrics.metric(
-            "Convolutional",
+            _("Convolutional"),
             f"{layers.conv_params:,}",
-            help="C_in x C_out x K x K + C_out",
+            help=_("C_in x C_out x K x K + C_out"),
             width="content",
         )
         st.plotly_chart(
@@ -92,20 +110,37 @@ with right:
             config={"displayModeBar": False},
         )
         st.markdown(
-            f"Input {in_channels}×{height}×{width} → output {c_out}×{h_out}×{w_out}.  \n"
-            f"FC: {layers.in_features:,} × {layers.out_features:,} + {layers.out_features:,}"
-            f" = **{layers.fc_params:,}**  \n"
-            f"Conv: {in_channels} × {out_channels} × {kernel} × {kernel} + {out_channels}"
-            f" = **{layers.conv_params:,}**  \n"
-            f"The fully connected layer needs **{layers.ratio:,.0f}×** as many parameters."
+            _(
+                "Input {in_channels}×{height}×{width} → output {c_out}×{h_out}×{w_out}.  \n"
+                "FC: {in_features:,} × {out_features:,} + {out_features:,} = **{fc_params:,}**  \n"
+                "Conv: {in_channels} × {out_channels} × {kernel} × {kernel} + {out_channels} = "
+                "**{conv_params:,}**  \n"
+                "The fully connected layer needs **{ratio:,.0f}×** as many parameters."
+            ).format(
+                in_channels=in_channels,
+                height=height,
+                width=width,
+                c_out=c_out,
+                h_out=h_out,
+                w_out=w_out,
+                in_features=layers.in_features,
+                out_features=layers.out_features,
+                fc_params=layers.fc_params,
+                out_channels=out_channels,
+                kernel=kernel,
+                conv_params=layers.conv_params,
+                ratio=layers.ratio,
+            )
         )
 
 st.divider()
-st.subheader("The data: MNIST")
+st.subheader(_("The data: MNIST"))
 st.markdown(
-    "70,000 grayscale 28×28 handwritten digits (60,000 for training, 10,000 for test), pixels"
-    " scaled to [0, 1], labels 0-9. LeNet-5 learns to read them; the lecture's network gets"
-    " 0.91% of the test digits wrong."
+    _(
+        "70,000 grayscale 28×28 handwritten digits (60,000 for training, 10,000 for test), pixels"
+        " scaled to [0, 1], labels 0-9. LeNet-5 learns to read them; the lecture's network gets"
+        " 0.91% of the test digits wrong."
+    )
 )
 mnist_status_panel()
 digits = mnist_test_digits()
@@ -117,20 +152,24 @@ if digits is not None:
     )
 
 st.divider()
-st.subheader("Map of the app")
+st.subheader(_("Map of the app"))
 others = [page for page in PAGES if page is not WELCOME]
 for page in others:
     st.page_link(str(page.file), label=page.title, icon=page.icon)
     st.caption(page.summary)
 if not others:
     st.markdown(
-        "This is the first page. The convolution explorer, LeNet-5 layer by layer, training from"
-        " the browser, error analysis and a look inside the trained network join the navigation"
-        " as they are finished."
+        _(
+            "This is the first page. The convolution explorer, LeNet-5 layer by layer, training "
+            "from the browser, error analysis and a look inside the trained network join the "
+            "navigation as they are finished."
+        )
     )
 st.markdown(
-    "From the command line: `python -m core.model.mnist verify` checks the MNIST files against"
-    " their"
-    " published checksums, and `python -m core.train` trains LeNet-5 with the lecture's recipe"
-    " (`--help` for the options)."
+    _(
+        "From the command line: `python -m core.model.mnist verify` checks the MNIST files against"
+        " their"
+        " published checksums, and `python -m core.train` trains LeNet-5 with the lecture's recipe"
+        " (`--help` for the options)."
+    )
 )

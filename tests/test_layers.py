@@ -2,7 +2,7 @@
 layer to a higher one. Read from the source with `ast`, as written: imports inside functions
 count, imports under `if TYPE_CHECKING:` (hints only, never run) do not.
 
-    0  core.files, core.throttle                  shared helpers
+    0  core.files, core.throttle, core.i18n       shared helpers (core.i18n: the languages)
     1  core.convolution, core.model, core.runs    the science, the data, the run store
     2  core.training                              a run: config, loop, workers, CLI, jobs
     3  core.analysis                              what a trained run says
@@ -20,6 +20,7 @@ PACKAGES = ("core", "dashboard", "classroom", "pages")
 LAYERS = {
     "core.files": 0,
     "core.throttle": 0,
+    "core.i18n": 0,
     "core.convolution": 1,
     "core.model": 1,
     "core.runs": 1,
@@ -151,12 +152,13 @@ def test_core_never_imports_streamlit() -> None:
                 assert not any(n.split(".")[0] == "streamlit" for n in names), name
 
 
-def test_core_is_six_packages_and_two_helpers() -> None:
+def test_core_is_six_packages_and_three_helpers() -> None:
     top = sorted(p.name for p in (REPO / "core").iterdir() if not p.name.startswith("__"))
     assert top == [
         "analysis",
         "convolution",
         "files.py",
+        "i18n.py",
         "model",
         "quiz",
         "runs",
