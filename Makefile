@@ -22,7 +22,7 @@ TEACHER_TOKEN ?=
 RAY ?=
 RAY_STAMP := $(VENV)/.ray-installed
 
-.PHONY: run test setup dev data browser proxy ray classroom lint pytest screenshots clean-venv
+.PHONY: run test setup dev data browser proxy ray classroom lint pytest screenshots clean-venv messages
 
 run: setup data $(if $(RAY),ray)
 	$(if $(RAY),CNN_RAY_ADDRESS=$(RAY) )$(PY) -m streamlit run dashboard/Home.py --server.port $(PORT)
@@ -47,6 +47,11 @@ dev: $(DEV_STAMP)
 $(DEV_STAMP): $(DEPS_STAMP) requirements-dev.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 	@touch $@
+
+# The message catalogues brought up to the source (docs/languages.md): new text added untranslated
+# (tests/test_catalogue.py then names it), text the source no longer has dropped.
+messages: setup
+	$(PY) -m core.i18n
 
 # Fast when the files are already there: only their sizes and MD5s are checked.
 data: setup

@@ -23,6 +23,7 @@ import contextlib
 import functools
 import gettext
 import io
+import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -33,6 +34,46 @@ DEFAULT = "en"
 # The language's own name, as its readers write it (the switch shows these).
 LANGUAGES: dict[str, str] = {"en": "English", "he": "עברית"}
 RIGHT_TO_LEFT = frozenset({"he"})
+
+# In a right-to-left sentence, a run of numbers and operators is laid out right to left as well
+# ("784 × 3,456 = 2,712,960" would read "2,712,960 = 3,456 × 784"): each such run of a
+# translation (placeholders, numbers, operators, at least one operator between two operands) is
+# wrapped in Unicode's left-to-right isolate (LRI ... PDI) when the catalogue is loaded, so the
+# catalogue itself stays plain text.
+LRI, PDI = "\u2066", "\u2069"
+_OPERAND = r"(?:\{[^{}]*\}|\d[\d,.]*%?)"
+_OPERATOR = r"[×=+−÷/·→≤≥<>^]"
+_RUN = re.compile(
+    rf"\**{_OPERAND}\**(?:[ \u00a0]*\**{_OPERATOR}[ \u00a0]*\**{_OPERAND}\**"
+    rf"|[ \u00a0]*\**{_OPERAND}\**)*"
+)
+
+_VERBATIM = re.compile(r"(```.*?```|`[^`]*`|\$\$.*?\$\$|\$[^$]*\$)", re.S)
+
+
+def isolate_left_to_right(text: str) -> str:
+    """`text` with its runs of numbers and operators wrapped as left-to-right isolates."""
+
+    def wrap(match: re.Match) -> str:
+        run = match.group(0)
+        if not re.search(_OPERATOR, run):
+            return run
+        inner = run.strip("*")
+        start = run.index(inner)
+        return f"{run[:start]}{LRI}{inner}{PDI}{run[start + len(inner) :]}"
+
+    # Formulas and code are left alone: KaTeX and code blocks are left to right already, and an
+    # invisible character inside them would be copied with the code.
+    pieces = _VERBATIM.split(text)
+    return "".join(
+        piece if index % 2 else _RUN.sub(wrap, piece) for index, piece in enumerate(pieces)
+    )
+
+
+def ltr(text: object) -> str:
+    """`text` as one left-to-right piece (a shape, a sum) in the current language's text."""
+    return f"{LRI}{text}{PDI}" if right_to_left() else str(text)
+
 
 _current: ContextVar[str] = ContextVar("language", default=DEFAULT)
 
@@ -83,7 +124,13 @@ def translations(code: str) -> gettext.NullTranslations:
     compiled = io.BytesIO()
     write_mo(compiled, catalog, use_fuzzy=False)  # a fuzzy (unchecked) entry stays English
     compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    table = gettext.GNUTranslations(compiled)
+    if code in RIGHT_TO_LEFT:
+        table._catalog = {  # noqa: SLF001 (gettext's own table, filled once here)
+            key: isolate_left_to_right(value) if isinstance(value, str) else value
+            for key, value in table._catalog.items()  # noqa: SLF001
+        }
+    return table
 
 
 def _(message: str) -> str:

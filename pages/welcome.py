@@ -4,7 +4,7 @@ real MNIST digits, and a map of the pages."""
 import streamlit as st
 
 from core.convolution.arithmetic import conv_versus_fc
-from core.i18n import _
+from core.i18n import _, ltr
 from dashboard.charts import parameter_comparison_figure
 from dashboard.site import PAGES, WELCOME
 from dashboard.widgets import digit_strip, mnist_status_panel, mnist_test_digits
@@ -148,15 +148,17 @@ if digits is not None:
     images, labels = digits
     st.image(
         digit_strip(images[:16]),
-        caption="The first 16 test digits: " + " ".join(str(label) for label in labels[:16]),
+        caption=_("The first 16 test digits: {labels}").format(
+            labels=ltr(" ".join(str(label) for label in labels[:16]))
+        ),
     )
 
 st.divider()
 st.subheader(_("Map of the app"))
 others = [page for page in PAGES if page is not WELCOME]
 for page in others:
-    st.page_link(str(page.file), label=page.title, icon=page.icon)
-    st.caption(page.summary)
+    st.page_link(str(page.file), label=_(page.title), icon=page.icon)
+    st.caption(_(page.summary))
 if not others:
     st.markdown(
         _(

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from streamlit.testing.v1 import AppTest
 
+from core.i18n import LANGUAGES
 from dashboard.site import REPO_ROOT
 
 HEBREW = re.compile(r"[\u0590-\u05ff]")
@@ -42,13 +43,38 @@ def untranslated(texts: Iterable[str]) -> list[str]:
     """The texts that hold English prose and no Hebrew."""
     found = []
     for text in texts:
-        if not text or HEBREW.search(text):
+        if not text or HEBREW.search(text) or text in LANGUAGES.values():  # the switch's names
             continue
         stripped = text
         for pattern in NOT_PROSE:
             stripped = pattern.sub(" ", stripped)
         if PROSE_WORD.search(stripped):
             found.append(text)
+    return found
+
+
+# Numbers joined by operators where no letter sets their direction: in a right-to-left line
+# "1×28×28" or "784 × 3,456 = 2,712,960" is laid out backwards (Unicode's bidi algorithm keeps
+# "0-9" or "3+4" together, but not a sum with spaces or a "×"). In a Hebrew line every such sum
+# must be isolated (LRI ... PDI: `core.i18n.ltr`, or the catalogue's own isolation); in a line
+# without Hebrew only a leading one is mis-ordered (a Latin letter before it sets it right).
+SUM = r"\d[\d,.]*%?(?:\s*[×=·]\s*|\s+[+/−-]\s+)\d"
+LEADING_SUM = re.compile(r"^[\s*#>(\[]*" + SUM)
+ANY_SUM = re.compile(SUM)
+ISOLATED = re.compile("\u2066.*?\u2069", re.S)
+
+
+def mirrored(texts: Iterable[str]) -> list[str]:
+    """The texts holding a sum that a right-to-left page would lay out backwards."""
+    found = []
+    for text in texts:
+        stripped = ISOLATED.sub(" ", text)
+        for pattern in NOT_PROSE[:4]:  # formulas and code are isolated left to right already
+            stripped = pattern.sub(" ", stripped)
+        for line in stripped.splitlines():
+            if (ANY_SUM if HEBREW.search(line) else LEADING_SUM).search(line):
+                found.append(text)
+                break
     return found
 
 
@@ -115,14 +141,17 @@ def shown_text(app: AppTest) -> list[str]:
     return [text for text in texts if isinstance(text, str) and text.strip()]
 
 
-def page_in(language: str, page: str, timeout: float = 120) -> AppTest:
-    """`page` (e.g. "pages/training.py") run through the router in `language`."""
+def page_in(
+    language: str, page: str, query: dict[str, str] | None = None, timeout: float = 120
+) -> AppTest:
+    """`page` (e.g. "pages/training.py") run through the router in `language`, with `query` in
+    its link."""
     app = AppTest.from_file(str(REPO_ROOT / "dashboard/Home.py"), default_timeout=timeout)
+    app.query_params.update(query or {})
     app.query_params["lang"] = language
-    app.run()
     if page != "pages/welcome.py":
-        app.switch_page(page)
-        app.run()
+        app.switch_page(str(REPO_ROOT / page))
+    app.run()
     return app
 
 
@@ -137,5 +166,8 @@ if __name__ == "__main__":  # python -m tests.hebrew pages/x.py [extra.json]: wh
     run = page_in("he", sys.argv[1])
     for problem in run.exception:
         print("EXCEPTION:", problem.value)
-    for text in untranslated(shown_text(run)):
+    shown = shown_text(run)
+    for text in untranslated(shown):
         print("ENGLISH:", repr(text[:160]))
+    for text in mirrored(shown):
+        print("BACKWARDS (wrap the numbers in core.i18n.ltr):", repr(text[:160]))

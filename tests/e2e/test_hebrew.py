@@ -1,0 +1,65 @@
+"""The language switch in Chromium (issue 24): the explorer turned to Hebrew from the sidebar and
+back. In Hebrew the page runs right to left and its title is the catalogue's, while a formula
+(KaTeX) and the PyTorch code twin stay left to right; the language stays in the link as the
+page changes."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from core.i18n import _, in_language
+from tests.e2e.conftest import screenshot, wait_for_app_run
+
+
+def direction(page: Page, locator) -> str:
+    return locator.evaluate("(element) => getComputedStyle(element).direction")
+
+
+def switch_to(page: Page, name: str) -> None:
+    page.get_by_test_id("stSidebar").get_by_role("button", name=name, exact=True).click()
+    wait_for_app_run(page)
+
+
+def test_explorer_in_hebrew_and_back(app_url: str, page: Page) -> None:
+    page.goto(f"{app_url}/convolution")
+    wait_for_app_run(page)
+    english_title = "Convolution explorer"
+    with in_language("he"):
+        hebrew_title = _(english_title)
+    assert re.search("[\u0590-\u05ff]", hebrew_title)
+    main = page.get_by_test_id("stMain")
+    expect(page.get_by_role("heading", name=english_title, exact=True)).to_be_visible()
+    assert direction(page, main) == "ltr"
+
+    switch_to(page, "עברית")
+    expect(page.get_by_role("heading", name=hebrew_title, exact=True)).to_be_visible()
+    assert "lang=he" in page.url
+    assert direction(page, main) == "rtl"
+    assert direction(page, page.get_by_test_id("stSidebar")) == "rtl"
+    heading = page.get_by_role("heading", name=hebrew_title, exact=True)
+    assert heading.evaluate("(e) => getComputedStyle(e).textAlign") in ("right", "start")
+    # Formulas and code read left to right inside the right-to-left page.
+    formula = page.locator(".katex").first
+    expect(formula).to_be_visible()
+    assert direction(page, formula) == "ltr"
+    code = page.get_by_test_id("stCode").first
+    code.scroll_into_view_if_needed()
+    assert direction(page, code) == "ltr"
+    assert "import torch" in code.inner_text()
+    screenshot(page, "explorer-hebrew")
+
+    # The language is kept as the page changes (the sidebar's navigation).
+    page.get_by_test_id("stSidebarNav").get_by_role("link").nth(2).click()
+    wait_for_app_run(page)
+    assert "lang=he" in page.url
+    assert direction(page, page.get_by_test_id("stMain")) == "rtl"
+
+    page.goto(f"{app_url}/convolution?lang=he")
+    wait_for_app_run(page)
+    expect(page.get_by_role("heading", name=hebrew_title, exact=True)).to_be_visible()
+    switch_to(page, "English")
+    expect(page.get_by_role("heading", name=english_title, exact=True)).to_be_visible()
+    assert direction(page, page.get_by_test_id("stMain")) == "ltr"
+    assert "lang=en" in page.url
