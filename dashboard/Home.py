@@ -15,6 +15,7 @@ from dashboard.language import choose_language
 from dashboard.quiz_notice import quiz_notice
 from dashboard.serve import one_torch_thread, refusal
 from dashboard.site import PAGES
+from dashboard.style import app_style
 
 st.set_page_config(page_title="CNN Explainer", page_icon=":material/grid_on:", layout="wide")
 
@@ -38,6 +39,7 @@ if not _option("global.appTest", False):  # AppTest runs scripts without any ser
     one_torch_thread()  # the server's, not a test process's (AppTest runs in pytest's)
 
 choose_language()  # before any text: every page's text follows it
+app_style()
 navigation = st.navigation(
     [
         st.Page(

@@ -6,6 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import get_colorscale, sample_colorscale
 
+from core.i18n import N_, _, ltr
+
 BLUE = "#2563eb"
 ORANGE = "#ea580c"
 GREY = "#64748b"
@@ -15,7 +17,7 @@ def parameter_comparison_figure(fc_params: int, conv_params: int) -> go.Figure:
     """Two bars on a log axis: a fully connected layer against a conv layer. Each bar is named
     (with its count) just above it, not by a tick label beside it, so a narrow column loses
     nothing."""
-    labels = ["Fully connected", "Convolutional"]
+    labels = [_("Fully connected"), _("Convolutional")]
     values = [fc_params, conv_params]
     figure = go.Figure(
         go.Bar(
@@ -24,7 +26,7 @@ def parameter_comparison_figure(fc_params: int, conv_params: int) -> go.Figure:
             orientation="h",
             width=0.45,
             marker_color=[ORANGE, BLUE],
-            hovertemplate="%{y}: %{x:,} parameters<extra></extra>",
+            hovertemplate=_("%{y}: %{x:,} parameters") + "<extra></extra>",
         )
     )
     for label, value in zip(labels, values, strict=True):
@@ -41,9 +43,9 @@ def parameter_comparison_figure(fc_params: int, conv_params: int) -> go.Figure:
     figure.update_layout(
         height=210,
         margin=dict(l=10, r=10, t=34, b=40),
-        xaxis=dict(type="log", title="parameters (log scale)", nticks=5, tickformat="~s"),
+        xaxis=dict(type="log", title=_("parameters (log scale)"), nticks=5, tickformat="~s"),
         yaxis=dict(autorange="reversed", showticklabels=False),
-        title=dict(text="Parameters of one layer", font=dict(size=14)),
+        title=dict(text=_("Parameters of one layer"), font=dict(size=14)),
         plot_bgcolor="white",
     )
     figure.update_xaxes(showgrid=True, gridcolor="#e2e8f0")
@@ -129,17 +131,20 @@ def _empty_panel(figure: go.Figure, column: int, note: str) -> None:
     )
 
 
-# The per-epoch traces of a run: (record key, what it is, panel column, its style).
+# The per-epoch traces of a run: (record key, what it is, its legend name, panel column, its
+# style); the words are translated where drawn.
 EPOCH_TRACES = (
     (
         "train_loss",
-        "train loss",
+        N_("train loss"),
+        N_("{run} train loss (epoch)"),
         1,
         lambda colour: dict(mode="markers", marker=dict(color=colour, size=7, symbol="circle")),
     ),
     (
         "val_loss",
-        "validation loss",
+        N_("validation loss"),
+        N_("{run} validation loss"),
         1,
         lambda colour: dict(
             mode="lines+markers",
@@ -149,7 +154,8 @@ EPOCH_TRACES = (
     ),
     (
         "val_error",
-        "validation error",
+        N_("validation error"),
+        N_("{run} validation error"),
         2,
         lambda colour: dict(mode="lines+markers", line=dict(color=colour)),
     ),
@@ -168,7 +174,10 @@ def training_curves_figure(
     from plotly.subplots import make_subplots
 
     figure = make_subplots(
-        rows=1, cols=2, subplot_titles=("Loss", "Validation error"), horizontal_spacing=0.12
+        rows=1,
+        cols=2,
+        subplot_titles=(_("Loss"), _("Validation error")),
+        horizontal_spacing=0.12,
     )
     for index, (label, per_epoch, records) in enumerate(curves):
         colour = PALETTE[index % len(PALETTE)]
@@ -190,7 +199,7 @@ def training_curves_figure(
                 mode="lines",
                 line=dict(color=colour, width=1),
                 opacity=0.25,
-                name=f"{label} batch loss",
+                name=_("{run} batch loss").format(run=label),
                 hoverinfo="skip",
             )
             add(
@@ -201,7 +210,7 @@ def training_curves_figure(
                 line=dict(color=colour, width=2),
                 name=f"{label}",
                 legend=True,
-                hovertemplate="epoch %{x:.2f}<br>loss %{y:.4f}<extra>" + label + "</extra>",
+                hovertemplate=_("epoch %{x:.2f}<br>loss %{y:.4f}") + "<extra>" + label + "</extra>",
             )
         broken = [r for r in batches if r.get("loss") is None]
         if broken:
@@ -212,20 +221,24 @@ def training_curves_figure(
                 y=[y[-1] if y else 2.3],
                 mode="markers+text",
                 marker=dict(symbol="x", size=14, color="#dc2626"),
-                text=[f"diverged ({what})"],
+                text=[_("diverged ({what})").format(what=what)],
                 textposition="top center",
-                hovertemplate=f"{label}: loss became {what} at step {where['step']}<extra></extra>",
+                hovertemplate=_("{run}: loss became {what} at step {step}").format(
+                    run=label, what=what, step=where["step"]
+                )
+                + "<extra></extra>",
             )
         epochs = [r for r in records if r.get("kind") == "epoch"]
         if epochs:
             ex = [r["epoch"] for r in epochs]
-            for key, what, col, style in EPOCH_TRACES:
+            for key, what, name, col, style in EPOCH_TRACES:
                 add(
                     col,
                     x=ex,
                     y=[r[key] for r in epochs],
-                    name=f"{label} {what}" + (" (epoch)" if key == "train_loss" else ""),
-                    hovertemplate="epoch %{x}<br>" + what + " %{y:.4f}<extra></extra>",
+                    name=_(name).format(run=label),
+                    hovertemplate=_("epoch %{x}<br>{what} %{y:.4f}").replace("{what}", _(what))
+                    + "<extra></extra>",
                     **style(colour),
                 )
             best = epochs[-1].get("best_epoch")
@@ -239,11 +252,13 @@ def training_curves_figure(
                     marker=dict(
                         symbol="star", size=16, color=colour, line=dict(color="black", width=1)
                     ),
-                    name=f"{label} best epoch",
-                    hovertemplate=f"best epoch {best}<br>validation error "
-                    "%{y:.4f}<extra></extra>",
+                    name=_("{run} best epoch").format(run=label),
+                    hovertemplate=_("best epoch {best}<br>validation error %{y:.4f}").replace(
+                        "{best}", str(best)
+                    )
+                    + "<extra></extra>",
                 )
-    all_records = [r for _, _, records in curves for r in records]
+    all_records = [r for _label, _per_epoch, records in curves for r in records]
     has_batches = any(r.get("kind") == "batch" for r in all_records)
     errors = [
         r["val_error"]
@@ -256,9 +271,9 @@ def training_curves_figure(
         for v in (r.get("loss"), r.get("train_loss"), r.get("val_loss"))
         if _is_finite(v) and v > 0
     ]
-    figure.update_xaxes(title_text="epoch", rangemode="tozero", gridcolor="#e2e8f0")
+    figure.update_xaxes(title_text=_("epoch"), rangemode="tozero", gridcolor="#e2e8f0")
     figure.update_yaxes(
-        title_text="cross-entropy",
+        title_text=_("cross-entropy"),
         type="log" if log_loss else "linear",
         **(log_loss_ticks(losses) if log_loss else {}),
         gridcolor="#e2e8f0",
@@ -277,9 +292,9 @@ def training_curves_figure(
         col=2,
     )
     if not has_batches:
-        _empty_panel(figure, 1, "no batches logged yet")
+        _empty_panel(figure, 1, _("no batches logged yet"))
     if not errors:
-        _empty_panel(figure, 2, "appears after the first epoch")
+        _empty_panel(figure, 2, _("appears after the first epoch"))
     figure.update_layout(
         height=380,
         margin=dict(l=10, r=10, t=40, b=10),
@@ -369,8 +384,8 @@ def confusion_matrix_figure(
         marker=dict(symbol="square", size=36, color="rgba(0,0,0,0.01)"),
         customdata=confusion.ravel(),
         showlegend=False,
-        hovertemplate="true %{y}, predicted %{x}: %{customdata} images<br>"
-        "click to show them<extra></extra>",
+        hovertemplate=_("true %{y}, predicted %{x}: %{customdata} images<br>click to show them")
+        + "<extra></extra>",
     )
     if selected is not None:
         true, predicted = selected
@@ -383,7 +398,7 @@ def confusion_matrix_figure(
             line=dict(color=BLUE, width=3),
         )
     figure.update_xaxes(
-        title_text="predicted digit",
+        title_text=_("predicted digit"),
         dtick=1,
         side="top",
         showgrid=False,
@@ -392,7 +407,7 @@ def confusion_matrix_figure(
         constrain="domain",
     )
     figure.update_yaxes(
-        title_text="true digit",
+        title_text=_("true digit"),
         dtick=1,
         range=[len(digits) - 0.5, -0.5],
         constrain="domain",
@@ -413,16 +428,17 @@ def per_class_error_figure(errors: np.ndarray) -> go.Figure:
             text=[f"{e:.1%}" for e in errors],
             textposition="outside",
             cliponaxis=False,
-            hovertemplate="digit %{x}: %{y:.2%} of its test images misclassified<extra></extra>",
+            hovertemplate=_("digit %{x}: %{y:.2%} of its test images misclassified")
+            + "<extra></extra>",
         )
     )
     figure.update_layout(
         height=260,
         margin=dict(l=10, r=10, t=30, b=10),
         plot_bgcolor="white",
-        title=dict(text="Error rate per true digit", font=dict(size=14)),
+        title=dict(text=_("Error rate per true digit"), font=dict(size=14)),
     )
-    figure.update_xaxes(dtick=1, title_text="true digit")
+    figure.update_xaxes(dtick=1, title_text=_("true digit"))
     figure.update_yaxes(tickformat=".1%", gridcolor="#e2e8f0", rangemode="tozero")
     return figure
 
@@ -445,7 +461,7 @@ def probability_bars_figure(probabilities: np.ndarray, true: int | None = None) 
             text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
             textposition="outside",
             cliponaxis=False,
-            hovertemplate="digit %{x}: %{y:.3%}<extra></extra>",
+            hovertemplate=_("digit %{x}: %{y:.3%}") + "<extra></extra>",
         )
     )
     figure.update_layout(
@@ -453,7 +469,9 @@ def probability_bars_figure(probabilities: np.ndarray, true: int | None = None) 
         margin=dict(l=10, r=10, t=30, b=10),
         plot_bgcolor="white",
         title=dict(
-            text="Probabilities" + (" (green outline: the true digit)" if true is not None else ""),
+            text=_("Probabilities (green outline: the true digit)")
+            if true is not None
+            else _("Probabilities"),
             font=dict(size=14),
         ),
     )
@@ -523,7 +541,7 @@ def architecture_figure(rows: list) -> go.Figure:
     biggest = max(row.output_shape[1] if len(row.output_shape) == 3 else 1 for row in rows)
     for row in [None, *rows]:
         if row is None:
-            name, shape, size, colour = "input", (1, 32, 32), 32, GREY
+            name, shape, size, colour = _("input"), (1, 32, 32), 32, GREY
         else:
             name, shape = row.name, row.output_shape
             size = shape[1] if len(shape) == 3 else 1
@@ -544,7 +562,7 @@ def architecture_figure(rows: list) -> go.Figure:
         figure.add_annotation(
             x=x + width / 2,
             y=-0.62,
-            text=f"<b>{name}</b><br>{label}",
+            text=f"<b>{_(name) if name == 'out' else name}</b><br>{ltr(label)}",
             showarrow=False,
             font=dict(size=11),
         )
@@ -572,13 +590,13 @@ def learning_rate_figure(runs: list[tuple[str, object]]) -> go.Figure:
             y=[learning_rate(config, step) for step in steps],
             mode="lines",
             name=label,
-            hovertemplate="epoch %{x:.2f}: lr %{y:.4g}<extra>%{fullData.name}</extra>",
+            hovertemplate=_("epoch %{x:.2f}: lr %{y:.4g}") + "<extra>%{fullData.name}</extra>",
         )
     figure.update_layout(
         height=200,
         margin=dict(l=60, r=20, t=36, b=40),
-        title=dict(text="Learning rate", x=0.5, font=dict(size=14)),
-        xaxis=dict(title="epoch", rangemode="tozero"),
+        title=dict(text=_("Learning rate"), x=0.5, font=dict(size=14)),
+        xaxis=dict(title=_("epoch"), rangemode="tozero"),
         yaxis=dict(title="lr", rangemode="tozero"),
         showlegend=len(runs) > 1,
     )
@@ -592,7 +610,7 @@ def curves_against_seconds_figure(curves: list[tuple[str, list[dict]]]) -> go.Fi
     from plotly.subplots import make_subplots
 
     figure = make_subplots(
-        rows=1, cols=2, subplot_titles=("Train loss (per epoch)", "Validation error")
+        rows=1, cols=2, subplot_titles=(_("Train loss (per epoch)"), _("Validation error"))
     )
     for index, (label, records) in enumerate(curves):
         epochs = [r for r in records if r.get("kind") == "epoch"]
@@ -614,7 +632,7 @@ def curves_against_seconds_figure(curves: list[tuple[str, list[dict]]]) -> go.Fi
                 col=column,
                 hovertemplate="%{x:.1f} s: %{y:.4f}<extra>" + label + "</extra>",
             )
-    figure.update_xaxes(title_text="seconds of training", rangemode="tozero")
+    figure.update_xaxes(title_text=_("seconds of training"), rangemode="tozero")
     figure.update_yaxes(type="log", row=1, col=1)
     figure.update_yaxes(tickformat=".1%", rangemode="tozero", row=1, col=2)
     figure.update_layout(height=340, margin=dict(l=60, r=20, t=40, b=50))

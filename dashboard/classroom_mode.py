@@ -15,6 +15,7 @@ import uuid
 
 import streamlit as st
 
+from core.i18n import _
 from core.runs.owners import Classroom, Viewer
 from core.throttle import TEACHER_SIGN_IN
 
@@ -54,15 +55,15 @@ def teacher_sign_in() -> Viewer:
     with st.sidebar:
         viewer = current_viewer()
         if viewer.teacher:
-            st.success("Teacher: you see and manage every run.", icon=":material/school:")
-            if st.button("Sign out", key="teacher_sign_out"):
+            st.success(_("Teacher: you see and manage every run."), icon=":material/school:")
+            if st.button(_("Sign out"), key="teacher_sign_out"):
                 st.session_state.teacher_token = None
                 st.rerun()
         else:
-            with st.expander("Teacher", icon=":material/school:"):
+            with st.expander(_("Teacher"), icon=":material/school:"):
                 with st.form("teacher_form", border=False):
-                    token = st.text_input("Teacher token", type="password")
-                    if st.form_submit_button("Sign in"):
+                    token = st.text_input(_("Teacher token"), type="password")
+                    if st.form_submit_button(_("Sign in")):
                         check_token(settings, token)
     return current_viewer()
 
@@ -73,7 +74,11 @@ def check_token(settings: Classroom, token: str) -> None:
     browser = student_id()
     wait = TEACHER_SIGN_IN.delay(browser)
     if wait > 0:
-        with st.spinner(f"Checking the token in {wait:.1f} s (after wrong tries, each waits)"):
+        with st.spinner(
+            _("Checking the token in {seconds:.1f} s (after wrong tries, each waits)").format(
+                seconds=wait
+            )
+        ):
             time.sleep(wait)
     if settings.is_teacher_token(token):
         TEACHER_SIGN_IN.succeeded(browser)
@@ -88,10 +93,10 @@ def check_token(settings: Classroom, token: str) -> None:
         file=sys.stderr,
         flush=True,
     )
-    message = "That is not this class's teacher token."
+    message = _("That is not this class's teacher token.")
     if following > 0:
-        message += (
-            f" After {failures} wrong tries from this browser, the next one waits"
-            f" {following:.1f} s (longer after each wrong one)."
-        )
+        message += " " + _(
+            "After {failures} wrong tries from this browser, the next one waits"
+            " {seconds:.1f} s (longer after each wrong one)."
+        ).format(failures=failures, seconds=following)
     st.error(message)

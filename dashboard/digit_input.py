@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from core.i18n import N_, _
 from core.model.preprocess import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_PIXELS,
@@ -19,7 +20,7 @@ from core.model.preprocess import (
 from dashboard.text import plain
 from dashboard.widgets import mnist_test_digits
 
-SOURCES = ("test digit", "draw", "upload")
+SOURCES = (N_("test digit"), N_("draw"), N_("upload"))
 CANVAS_PIXELS = 280
 LAST_INDEX = 9_999
 
@@ -40,16 +41,19 @@ def index_from_link(key: str) -> None:
         wanted = int(raw) if raw else 0
     except ValueError:
         st.warning(
-            f"Ignored the link's digit index {plain(repr(raw[:12]))}: not a number;"
-            " showing test digit 0."
+            _("Ignored the link's digit index {index}: not a number; showing test digit 0.").format(
+                index=plain(repr(raw[:12]))
+            )
         )
         st.session_state[key] = 0
         return
     shown = min(max(wanted, 0), LAST_INDEX)
     if shown != wanted:
         st.warning(
-            f"The link's digit index {wanted:,} is outside the test set (0 to {LAST_INDEX:,});"
-            f" showing test digit {shown:,} instead."
+            _(
+                "The link's digit index {wanted:,} is outside the test set (0 to {last:,}); "
+                "showing test digit {shown:,} instead."
+            ).format(wanted=wanted, last=LAST_INDEX, shown=shown)
         )
     st.session_state[key] = shown
 
@@ -60,6 +64,7 @@ def digit_picture(image: np.ndarray, caption: str, scale: int = 6) -> None:
         np.kron(255 - (image * 255).astype(np.uint8), np.ones((scale, scale), np.uint8)),
         caption=caption,
         width=28 * scale,
+        alt=caption,
     )
 
 
@@ -68,17 +73,17 @@ def choose_digit(source: str, prefix: str) -> ChosenDigit:
     if source == "test digit":
         digits = mnist_test_digits()
         if digits is None:
-            st.error("MNIST is not ready: run `python -m core.model.mnist fetch`.")
+            st.error(_("MNIST is not ready: run `python -m core.model.mnist fetch`."))
             st.stop()
         images, labels = digits
         index_from_link(f"{prefix}_index")
-        index = st.number_input("Test digit index", 0, len(images) - 1, key=f"{prefix}_index")
+        index = st.number_input(_("Test digit index"), 0, len(images) - 1, key=f"{prefix}_index")
         st.query_params["index"] = str(index)
         return ChosenDigit(images[index].astype(np.float32) / 255.0, int(labels[index]), index)
     if source == "draw":
         from streamlit_drawable_canvas import st_canvas
 
-        st.caption("Draw one digit with the mouse: it is scaled and centred like MNIST.")
+        st.caption(_("Draw one digit with the mouse: it is scaled and centred like MNIST."))
         drawn = st_canvas(
             stroke_width=18,
             stroke_color="#ffffff",
@@ -96,8 +101,9 @@ def choose_digit(source: str, prefix: str) -> ChosenDigit:
                 st.warning(plain(error))
         return ChosenDigit(None, None, None)
     upload = st.file_uploader(
-        f"A PNG or JPEG of one digit (at most {MAX_UPLOAD_BYTES // 2**20} MB,"
-        f" {MAX_UPLOAD_PIXELS // 1_000_000} megapixels)",
+        _("A PNG or JPEG of one digit (at most {size} MB, {megapixels} megapixels)").format(
+            size=MAX_UPLOAD_BYTES // 2**20, megapixels=MAX_UPLOAD_PIXELS // 1_000_000
+        ),
         type=["png", "jpg", "jpeg"],
         max_upload_size=MAX_UPLOAD_BYTES // 2**20,
         key=f"{prefix}_upload",
@@ -106,5 +112,5 @@ def choose_digit(source: str, prefix: str) -> ChosenDigit:
         try:
             return ChosenDigit(from_upload(upload.getvalue()), None, None)
         except DigitImageError as error:
-            st.error(f"Could not use this file: {plain(error)}.")
+            st.error(_("Could not use this file: {error}.").format(error=plain(error)))
     return ChosenDigit(None, None, None)

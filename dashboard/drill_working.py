@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.convolution.drill import Question
+from core.i18n import _, ltr
 
 
 def show_working(question: Question) -> None:
@@ -31,9 +32,14 @@ def show_working(question: Question) -> None:
         else str(question.in_channels)
     )
     bias = f" + {question.out_channels}" if question.bias else ""
+    biases, inputs, outputs = _("biases"), _("input positions"), _("output positions")
     st.markdown(
-        f"- **Parameters** = C_in/g · C_out · K + biases = {per_in} · {question.out_channels}"
-        f" · {kernel}{bias} = **{question.params:,}**"
+        _("- **Parameters** = {formula}").format(
+            formula=ltr(
+                f"C_in/g · C_out · K + {biases} = {per_in} · {question.out_channels} · "
+                f"{kernel}{bias} = **{question.params:,}**"
+            )
+        )
     )
     if question.transposed:
         positions = "·".join(map(str, question.size))
@@ -42,20 +48,26 @@ def show_working(question: Question) -> None:
             if question.groups > 1
             else str(question.out_channels)
         )
+        formula = ltr(
+            f"C_in · {inputs} · C_out/g · K = {question.in_channels} · {positions}"
+            f" · {per_out} · {kernel} = **{question.macs:,}**"
+        )
         st.markdown(
-            f"- **MACs** = C_in · input positions · C_out/g · K = {question.in_channels} ·"
-            f" {positions} · {per_out} · {kernel} = **{question.macs:,}** (each input value"
-            " is spread over the output by every kernel of its group)"
+            _(
+                "- **MACs** = {formula} (each input value is spread over the output by every"
+                " kernel of its group)"
+            ).format(formula=formula)
         )
     else:
         positions = "·".join(map(str, question.out_size))
-        st.markdown(
-            f"- **MACs** = C_out · output positions · C_in/g · K = {question.out_channels} ·"
-            f" {positions} · {per_in} · {kernel} = **{question.macs:,}**"
+        formula = ltr(
+            f"C_out · {outputs} · C_in/g · K = {question.out_channels} · "
+            f"{positions} · {per_in} · {kernel} = **{question.macs:,}**"
         )
+        st.markdown(_("- **MACs** = {formula}").format(formula=formula))
         spans = " × ".join(
             f"{d}·({k}−1)+1" for k, d in zip(question.kernel, question.dilation, strict=True)
         )
-        st.markdown(
-            f"- **Receptive field** = d·(k−1)+1 per axis = {spans} = **{question.answer('field')}**"
-        )
+        per_axis = _("per axis")
+        formula = ltr(f"d·(k−1)+1 {per_axis} = {spans} = **{question.answer('field')}**")
+        st.markdown(_("- **Receptive field** = {formula}").format(formula=formula))

@@ -19,9 +19,12 @@ PARAM = "lang"
 
 # Hebrew runs right to left and is right-aligned; what must not be mirrored is isolated as
 # left to right: KaTeX (inline and display), code and the code twin, number inputs and sliders
-# (a value grows to the right, as on a figure's axis), tables (Streamlit's data grid) and the
-# plotly figures (axes never mirror). `unicode-bidi: isolate` keeps an inline formula or
-# `nn.Conv2d` inside a Hebrew sentence in one piece, in its place.
+# (a value grows to the right, as on a figure's axis), tables (Streamlit's data grid), the
+# plotly figures (axes never mirror) and a metric's delta (its sign leads, "+0.0012": Streamlit
+# reads the direction of the arrow from it). `unicode-bidi: isolate` keeps an inline formula or
+# `nn.Conv2d` inside a Hebrew sentence in one piece, in its place. A static table's cells take
+# the direction of their own first letter (a Hebrew "operation" reads right to left in the
+# left-to-right table).
 RTL_CSS = """
 <style>
 [data-testid="stAppViewContainer"], [data-testid="stSidebar"], [data-testid="stHeader"],
@@ -41,12 +44,17 @@ RTL_CSS = """
 [data-testid="stDataFrame"], [data-testid="stTable"], [data-testid="stPlotlyChart"],
 [data-testid="stNumberInput"] input, [data-testid="stTextInput"] input,
 [data-testid="stSlider"] [data-baseweb="slider"], [data-testid="stMetricValue"],
+[data-testid="stMetricDelta"],
 [data-testid="stImage"], .js-plotly-plot {
   direction: ltr;
   unicode-bidi: isolate;
 }
 [data-testid="stCode"] pre, [data-testid="stLatex"], .katex-display {
   text-align: left;
+}
+[data-testid="stTable"] th, [data-testid="stTable"] td {
+  unicode-bidi: plaintext;
+  text-align: start;
 }
 </style>
 """

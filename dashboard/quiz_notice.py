@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.i18n import _, right_to_left
 from core.quiz.store import DB_FILE, QuizStore, QuizStoreError
 from core.runs.store import default_runs_dir
 from dashboard.classroom_mode import classroom, current_viewer, student_id
@@ -28,8 +29,11 @@ def open_question_notice() -> None:
             return
     except QuizStoreError:
         return
+    prompt = current.prompt.rstrip("?")  # without its question mark
+    if not right_to_left():  # "what is this layer's output shape": lower case is English's
+        prompt = prompt.lower()
     st.info(
-        f"**A quiz question is open** ({current.prompt[:-1].lower()}): [answer it](/quiz).",
+        _("**A quiz question is open** ({question}): [answer it](/quiz).").format(question=prompt),
         icon=":material/campaign:",
     )
 

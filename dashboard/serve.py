@@ -17,6 +17,8 @@ import ipaddress
 import sys
 from urllib.parse import urlsplit
 
+from core.i18n import _
+
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 OPT_OUT = (
     "streamlit run dashboard/Home.py --server.address 0.0.0.0"
@@ -68,15 +70,15 @@ def refusal(address: str, allowed_hosts: list[str], host_header: str | None) -> 
     allowed = list(allowed_hosts) or list(LOOPBACK_NAMES)
     exposed_on_purpose = any(not is_loopback(host) for host in allowed)
     if not is_loopback(address) and not exposed_on_purpose:
-        where = address or "all interfaces"
-        return (
-            f"This server listens on {where}, not on localhost only, and this app starts"
+        where = address or _("all interfaces")
+        return _(
+            "This server listens on {where}, not on localhost only, and this app starts"
             " training processes on this machine: it serves nobody. Start it with"
             " `streamlit run dashboard/Home.py` (its settings in .streamlit/config.toml"
-            f" keep it local), or expose it on purpose: `{OPT_OUT}`."
-        )
+            " keep it local), or expose it on purpose: `{command}`."
+        ).format(where=where, command=OPT_OUT)
     if host_header is not None and not host_allowed(host_header, allowed):
-        return (
+        return _(
             "This page was opened under a name this server does not answer to: open it"
             " at http://localhost instead."
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from core.i18n import _, language
 from core.model import mnist
 
 
@@ -21,17 +22,21 @@ def _data_signature() -> tuple:
     return tuple(signature)
 
 
-@st.cache_data(show_spinner="Verifying MNIST checksums ...")
-def _verified(signature: tuple) -> list[tuple[str, str | None]]:
+@st.cache_data(show_spinner=False)
+def _verified(signature: tuple, language: str) -> list[tuple[str, str | None]]:
+    """Each file's problem, in `language` (the problems are text; the current language is the
+    caller's, passed so that each language has its own cached entry)."""
     return [(check.file.name, check.problem) for check in mnist.verify()]
 
 
 def mnist_problems() -> list[str]:
     """Empty when all four MNIST files are present and verified; else one line per bad file."""
-    return [f"{name}: {problem}" for name, problem in _verified(_data_signature()) if problem]
+    with st.spinner(_("Verifying MNIST checksums ...")):
+        checks = _verified(_data_signature(), language())
+    return [f"{name}: {problem}" for name, problem in checks if problem]
 
 
-@st.cache_resource(show_spinner="Loading MNIST test digits ...")
+@st.cache_resource(show_spinner=False)
 def _test_digits(signature: tuple) -> tuple[np.ndarray, np.ndarray]:
     from torchvision.datasets.mnist import read_image_file, read_label_file
 
@@ -45,7 +50,8 @@ def mnist_test_digits() -> tuple[np.ndarray, np.ndarray] | None:
     """The 10,000 test digits (uint8 [N, 28, 28]) and labels, or None when MNIST is not ready."""
     if mnist_problems():
         return None
-    return _test_digits(_data_signature())
+    with st.spinner(_("Loading MNIST test digits ...")):
+        return _test_digits(_data_signature())
 
 
 def digit_strip(images: np.ndarray, scale: int = 3, gap: int = 4) -> np.ndarray:
@@ -64,13 +70,14 @@ def mnist_status_panel() -> None:
     problems = mnist_problems()
     if problems:
         st.warning(
-            "MNIST is not ready: "
-            + "; ".join(problems)
-            + ". Run `python -m core.model.mnist fetch` (or `make run`) to fetch and verify it."
+            _(
+                "MNIST is not ready: {problems}. Run `python -m core.model.mnist fetch` (or"
+                " `make run`) to fetch and verify it."
+            ).format(problems="; ".join(problems))
         )
         return
     st.success(
-        "MNIST: all four files present, sizes and MD5 checksums verified.",
+        _("MNIST: all four files present, sizes and MD5 checksums verified."),
         icon=":material/verified:",
     )
 
@@ -111,12 +118,14 @@ def finished_run_ids(empty_message: str, state_key: str) -> list[str]:
     ids = [run.id for run in list_runs(default_runs_dir()) if finished(run)]
     if not ids:
         st.info(empty_message)
-        st.markdown(f"[Go to the training page](/{TRAINING.url_path})")
+        st.markdown(_("[Go to the training page](/{page})").format(page=TRAINING.url_path))
         st.stop()
     wanted = st.query_params.get("run")
     if wanted is not None and (not RUN_ID_PATTERN.match(wanted) or wanted not in ids):
         st.warning(
-            f"Ignored the link's run {plain(repr(wanted[:40]))}: no finished run has that name."
+            _("Ignored the link's run {run}: no finished run has that name.").format(
+                run=plain(repr(wanted[:40]))
+            )
         )
         wanted = None
     if state_key not in st.session_state or st.session_state[state_key] not in ids:
@@ -153,9 +162,17 @@ def epoch_picker(run, key: str) -> int | None:
         from core.runs.store import epoch_span
 
         st.warning(
-            f"This run's weights after epoch{'s' if len(gone) > 1 else ''} {epoch_span(gone)}"
-            " are gone from its folder (epochs/), so those epochs cannot be shown; the slider"
-            " offers the others."
+            (
+                _(
+                    "This run's weights after epochs {epochs} are gone from its folder (epochs/),"
+                    " so those epochs cannot be shown; the slider offers the others."
+                )
+                if len(gone) > 1
+                else _(
+                    "This run's weights after epoch {epochs} are gone from its folder (epochs/),"
+                    " so those epochs cannot be shown; the slider offers the others."
+                )
+            ).format(epochs=epoch_span(gone))
         )
     options = [BEST, *epochs]
     if key not in st.session_state or st.session_state[key] not in options:
@@ -163,18 +180,22 @@ def epoch_picker(run, key: str) -> int | None:
         kept = wanted in [str(e) for e in epochs]
         if wanted is not None and not kept:
             st.warning(
-                f"Ignored the link's epoch {plain(repr(wanted[:12]))}: this run kept the weights"
-                f" of epochs {epochs[0]} to {epochs[-1]}; showing the best epoch's instead."
+                _(
+                    "Ignored the link's epoch {epoch}: this run kept the weights of epochs"
+                    " {first} to {last}; showing the best epoch's instead."
+                ).format(epoch=plain(repr(wanted[:12])), first=epochs[0], last=epochs[-1])
             )
         st.session_state[key] = int(wanted) if kept else BEST
     choice = st.select_slider(
-        "Weights after epoch",
+        _("Weights after epoch"),
         options,
         key=key,
-        format_func=lambda e: f"best (epoch {best})" if e == BEST else str(e),
-        help="Scrub through training: the weights kept after each epoch, 0 being the random"
-        f" start ({len(epochs) - 1} of {total} epochs trained). The best epoch was chosen on the"
-        " validation set only; the test digits shown here never influenced it.",
+        format_func=lambda e: _("best (epoch {epoch})").format(epoch=best) if e == BEST else str(e),
+        help=_(
+            "Scrub through training: the weights kept after each epoch, 0 being the random"
+            " start ({done} of {total} epochs trained). The best epoch was chosen on the"
+            " validation set only; the test digits shown here never influenced it."
+        ).format(done=len(epochs) - 1, total=total),
     )
     if choice == BEST:
         st.query_params.pop("epoch", None)

@@ -8,6 +8,7 @@ import streamlit as st
 import torch
 from streamlit.errors import StreamlitAPIException
 
+from core.i18n import _, ltr
 from core.model.lenet import (
     ACTIVATIONS,
     LECTURE_ARCHITECTURE,
@@ -22,16 +23,19 @@ from core.model.lenet import (
 )
 from core.training.config import ARCHITECTURE_FIELDS, TrainConfig
 from dashboard.charts import architecture_figure
+from dashboard.language import with_language
 from dashboard.site import TRAINING
 from dashboard.training.form import ACTIVATION_LABELS, POOLING_LABELS, config_link, config_query
 
 state = st.session_state
-st.title("LeNet-5, layer by layer")
+st.title(_("LeNet-5, layer by layer"))
 st.markdown(
-    "LeCun et al. (1998): one of the first CNNs used in practice, reading the digits on bank"
-    " cheques. The lecture's modern variant takes MNIST's 28×28 digits padded to 32×32 and uses"
-    " ReLU and max pooling. Every number below is computed by `core.arithmetic` and checked"
-    " against the PyTorch module itself. Change the first layers and see what follows."
+    _(
+        "LeCun et al. (1998): one of the first CNNs used in practice, reading the digits on bank"
+        " cheques. The lecture's modern variant takes MNIST's 28×28 digits padded to 32×32 and uses"
+        " ReLU and max pooling. Every number below is computed by `core.arithmetic` and checked"
+        " against the PyTorch module itself. Change the first layers and see what follows."
+    )
 )
 
 
@@ -52,42 +56,42 @@ if any(f"arch_{field}" not in state for field in LECTURE_ARCHITECTURE.__dict__):
 c1_box, c3_box, pool_box = (column.container(border=True) for column in st.columns(3))
 with c1_box:
     st.markdown("**C1**")
-    st.slider("Kernel size", 1, 9, key="arch_c1_kernel")
-    st.number_input("Channels", 1, 64, key="arch_c1_channels")
-    st.number_input("Padding", 0, 6, key="arch_c1_padding")
+    st.slider(_("Kernel size"), 1, 9, key="arch_c1_kernel")
+    st.number_input(_("Channels"), 1, 64, key="arch_c1_channels")
+    st.number_input(_("Padding"), 0, 6, key="arch_c1_padding")
 with c3_box:
     st.markdown("**C3**")
-    st.slider("Kernel size ", 1, 9, key="arch_c3_kernel")
-    st.number_input("Channels ", 1, 128, key="arch_c3_channels")
-    st.number_input("Padding ", 0, 6, key="arch_c3_padding")
+    st.slider(_("Kernel size "), 1, 9, key="arch_c3_kernel")
+    st.number_input(_("Channels "), 1, 128, key="arch_c3_channels")
+    st.number_input(_("Padding "), 0, 6, key="arch_c3_padding")
 with pool_box:
-    st.markdown("**S2 and S4, activations**")
-    st.slider("Pooling window (= stride)", 1, 4, key="arch_pool")
+    st.markdown(_("**S2 and S4, activations**"))
+    st.slider(_("Pooling window (= stride)"), 1, 4, key="arch_pool")
     st.radio(
-        "Pooling",
+        _("Pooling"),
         list(POOLINGS),
-        format_func=POOLING_LABELS.get,
+        format_func=lambda pooling: _(POOLING_LABELS[pooling]),
         key="arch_pooling",
         horizontal=True,
     )
     st.radio(
-        "Activation",
+        _("Activation"),
         list(ACTIVATIONS),
-        format_func=ACTIVATION_LABELS.get,
+        format_func=lambda activation: _(ACTIVATION_LABELS[activation]),
         key="arch_activation",
         horizontal=True,
     )
 
 architecture = LeNetArchitecture(**{name: state[f"arch_{name}"] for name in ARCHITECTURE_FIELDS})
 buttons = st.container(horizontal=True)
-buttons.button("Back to the lecture's LeNet-5", on_click=reset, icon=":material/restart_alt:")
+buttons.button(_("Back to the lecture's LeNet-5"), on_click=reset, icon=":material/restart_alt:")
 buttons.button(
-    "LeNet-5 as in 1998",
+    _("LeNet-5 as in 1998"),
     on_click=use_1998,
     icon=":material/history_edu:",
-    help="tanh and average pooling. Still left out of the paper: "
-    + "; ".join(PAPER_1998_OMISSIONS)
-    + ".",
+    help=_("tanh and average pooling. Still left out of the paper: {omissions}.").format(
+        omissions="; ".join(_(omission) for omission in PAPER_1998_OMISSIONS)
+    ),
 )
 try:
     architecture.check()
@@ -95,13 +99,15 @@ try:
     try:  # within the app: the same tab; the address it opens is the shareable link
         buttons.page_link(
             str(TRAINING.file),
-            label="Train this architecture",
+            label=_("Train this architecture"),
             icon=":material/model_training:",
-            query_params=config_query(variant),
-            help="Opens the training page with the form filled in; the link can be shared.",
+            query_params=with_language(config_query(variant)),
+            help=_("Opens the training page with the form filled in; the link can be shared."),
         )
     except StreamlitAPIException:  # the page run on its own (tests): a plain link
-        buttons.markdown(f"[Train this architecture]({config_link(variant)})")
+        buttons.markdown(
+            _("[Train this architecture]({config_link})").format(config_link=config_link(variant))
+        )
 except ValueError:
     pass  # an impossible network: the error below says why
 view = st.container()
@@ -112,9 +118,11 @@ with view:
     except ValueError as error:
         layer = str(error).split(":", 1)[0]
         st.error(
-            f"**This network has no output.** {error}. Layer **{layer}** would produce a map"
-            " smaller than 1×1: use smaller kernels or pooling in the layers before it, or add"
-            " padding.",
+            _(
+                "**This network has no output.** {error}. Layer **{layer}** would produce a map "
+                "smaller than 1×1: use smaller kernels or pooling in the layers before it, or add "
+                "padding."
+            ).format(error=ltr(error), layer=layer),
             icon=":material/block:",
         )
         st.stop()
@@ -146,48 +154,59 @@ with view:
     m1, m2, m3 = st.columns(3)
     lecture = architecture == LECTURE_ARCHITECTURE
     m1.metric(
-        "Parameters",
+        _("Parameters"),
         f"{total_params:,}",
-        delta=None if lecture else f"{total_params - 61_706:+,} vs LeNet-5",
+        delta=None
+        if lecture
+        else _("{difference} vs LeNet-5").format(difference=f"{total_params - 61_706:+,}"),
     )
     m2.metric(
-        "MACs per image",
+        _("MACs per image"),
         f"{total_macs:,}",
-        delta=None if lecture else f"{total_macs - 416_520:+,} vs LeNet-5",
+        delta=None
+        if lecture
+        else _("{difference} vs LeNet-5").format(difference=f"{total_macs - 416_520:+,}"),
         delta_color="off",
     )
     m3.metric(
-        "If fully connected",
+        _("If fully connected"),
         f"{sum(fc_counts):,}",
-        help="Parameters if every learned layer were fully connected with the same input"
-        " and output sizes",
+        help=_(
+            "Parameters if every learned layer were fully connected with the same input"
+            " and output sizes"
+        ),
     )
     st.plotly_chart(architecture_figure(table), config={"displayModeBar": False}, key="diagram")
     # A static table: its cells wrap to the page's width, where a data grid scrolled sideways
     # and hid the last columns at 1000 px.
     frame = pd.DataFrame(
         {
-            "layer": [row.name for row in table],
-            "operation": [row.operation for row in table],
-            "output": ["×".join(map(str, row.output_shape)) for row in table],
-            "parameters": [f"{row.parameters:,}" for row in table],
-            "fully connected instead": [f"{count:,}" for count in fc_counts],
-            "MACs": [f"{row.macs:,}" for row in table],
-            "receptive field": [f"{row.receptive_field}×{row.receptive_field}" for row in table],
+            _("layer"): [_(row.name) if row.name == "out" else row.name for row in table],
+            _("operation"): [row.operation for row in table],
+            _("output"): [ltr("×".join(map(str, row.output_shape))) for row in table],
+            _("parameters"): [f"{row.parameters:,}" for row in table],
+            _("fully connected instead"): [f"{count:,}" for count in fc_counts],
+            _("MACs"): [f"{row.macs:,}" for row in table],
+            _("receptive field"): [
+                ltr(f"{row.receptive_field}×{row.receptive_field}") for row in table
+            ],
         }
     )
-    st.table(frame.set_index("layer"))
+    st.table(frame.set_index(_("layer")))
     if agrees:
         st.success(
-            f"Checked against PyTorch: the module has {parameter_count(model):,}"
-            " parameters and every layer's output shape (forward hooks) matches the table."
+            _(
+                "Checked against PyTorch: the module has {parameter_count:,} parameters and every "
+                "layer's output shape (forward hooks) matches the table."
+            ).format(parameter_count=parameter_count(model))
         )
     else:
-        st.error("The table and the PyTorch module disagree: please report this.")
+        st.error(_("The table and the PyTorch module disagree: please report this."))
     st.caption(
-        "MACs: multiply-accumulates of one forward pass for one image, biases excluded."
-        " Receptive field: the input pixels (of the 32×32 input) one output cell sees."
-        f" The lecture's totals: 61,706 parameters and 416,520 MACs; fully connected layers"
-        f" of the same sizes would need {sum(fully_connected_equivalent(lenet_layer_table())):,}"
-        " parameters."
+        _(
+            "MACs: multiply-accumulates of one forward pass for one image, biases excluded. "
+            "Receptive field: the input pixels (of the 32×32 input) one output cell sees. The "
+            "lecture's totals: 61,706 parameters and 416,520 MACs; fully connected layers of the "
+            "same sizes would need {sum:,} parameters."
+        ).format(sum=sum(fully_connected_equivalent(lenet_layer_table())))
     )

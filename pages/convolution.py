@@ -9,6 +9,8 @@ The whole configuration lives in the URL (dashboard/convolution/state.py).
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -22,16 +24,25 @@ from core.convolution.layer import (
     compute_layer,
     layer_numbers,
 )
+from core.i18n import DEFAULT, _, language, ltr
 from dashboard.classroom_mode import current_viewer
 from dashboard.convolution.code import show_code_twin
 from dashboard.convolution.controls import EXPLORER_FRAGMENT, draw_controls
 from dashboard.convolution.state import SPEEDS, keep_values, load_from_url, to_url
-from dashboard.convolution.sums import advice_for, conv_sum, feeds_text, output_name, pool_sum
+from dashboard.convolution.sums import (
+    advice_for,
+    conv_sum,
+    error_text,
+    feeds_text,
+    output_name,
+    pool_sum,
+)
 from dashboard.convolution.views import (
     LECTURE_CASES,
     kernel_stack_figure,
     sliding_window_figure,
 )
+from dashboard.language import with_language
 from dashboard.text import plain
 from dashboard.widgets import mnist_test_digits
 
@@ -64,25 +75,38 @@ def apply_case(name: str) -> None:
     state.case = name
 
 
-st.title("Convolution explorer")
+def language_link(path: str, **params: str) -> str:
+    """A markdown link's target `(path?params)` that keeps the page's language."""
+    query = urlencode(with_language(params) if language() != DEFAULT else params)
+    return f"]({path}?{query})" if query else f"]({path})"
+
+
+st.title(_("Convolution explorer"))
 st.markdown(
-    "Change the input, the kernel, padding, stride and dilation, and watch shapes, parameter"
-    " counts and every single number follow. Press **▶ Play** to slide the window over the"
-    " input; click an output cell to see its value written out as a sum of products, or an"
-    " input cell to see every output cell it feeds. Below: the same layer in PyTorch."
-    " Sure of the formulas? **[Test yourself in the drill](/drill)**: predict, then reveal."
+    _(
+        "Change the input, the kernel, padding, stride and dilation, and watch shapes, parameter"
+        " counts and every single number follow. Press **▶ Play** to slide the window over the"
+        " input; click an output cell to see its value written out as a sum of products, or an"
+        " input cell to see every output cell it feeds. Below: the same layer in PyTorch."
+        " Sure of the formulas? **[Test yourself in the drill](/drill)**: predict, then reveal."
+    ).replace("](/drill)", language_link("/drill"))
 )
 if state.get("conv_ignored"):
-    st.warning("Ignored part of the link: " + plain(", ".join(state.conv_ignored)) + ".")
+    st.warning(
+        _("Ignored part of the link: {parts}.").format(parts=plain(", ".join(state.conv_ignored)))
+    )
 
-st.caption("The eight cases of the lecture (Dumoulin and Visin), one click each:")
+st.caption(_("The eight cases of the lecture (Dumoulin and Visin), one click each:"))
 # Two columns: the longest label needs about 250 px, which four columns only give on wide
 # screens (at 1000 px, four were cut to "no padding, n...").
 case_columns = st.columns(2)
 for index, name in enumerate(LECTURE_CASES):
     case = LECTURE_CASES[name]
     case_columns[index % 2].button(
-        f"{name} ({case['size']}×{case['size']} → {case['out']}×{case['out']})",
+        "{name} ({sizes})".format(
+            name=_(name),
+            sizes=ltr(f"{case['size']}×{case['size']} → {case['out']}×{case['out']}"),
+        ),
         key=f"case_{index}",
         on_click=apply_case,
         args=(name,),
@@ -101,7 +125,7 @@ with st.sidebar:
 def explorer() -> None:
     """Everything the settings change: a control reruns only this, not the router, the
     header, the lecture cases and the controls above (benchmarks/classroom_load.py)."""
-    url = to_url(state)
+    url = with_language(to_url(state))
     if st.query_params.to_dict() != url:  # a new address only when the settings changed
         st.query_params.from_dict(url)
     setting = LayerSetting.from_values(state)
@@ -113,9 +137,11 @@ def explorer() -> None:
     try:  # never raise: settings without an output say why and how to fix them
         layer = compute_layer(setting, x, state.kernel, rng)
     except ValueError as error:
-        message, advice = str(error), advice_for(str(error))
+        message, advice = error_text(str(error)), advice_for(str(error))
         st.error(
-            f"**No output with these settings:** {message}. To fix it: {advice}.",
+            _("**No output with these settings:** {message}. To fix it: {advice}.").format(
+                message=message, advice=advice
+            ),
             icon=":material/block:",
         )
         return
@@ -134,7 +160,10 @@ def input_values(s: LayerSetting, rng: np.random.Generator) -> tuple[np.ndarray,
         digits = mnist_test_digits()
         if digits is None:
             st.error(
-                "MNIST is not ready: run `python -m core.model.mnist fetch`, or pick random inputs."
+                _(
+                    "MNIST is not ready: run `python -m core.model.mnist fetch`, or pick random "
+                    "inputs."
+                )
             )
             return None
         images, labels = digits
@@ -142,15 +171,15 @@ def input_values(s: LayerSetting, rng: np.random.Generator) -> tuple[np.ndarray,
         rows = np.linspace(0, 27, s.height).round().astype(int) if s.height > 1 else np.array([14])
         cols = np.linspace(0, 27, s.width).round().astype(int)
         x = np.repeat(np.round(digit[np.ix_(rows, cols)], 2)[None], s.c_in, axis=0)
-        source_note = (
-            f"test digit {state.digit} (a {labels[state.digit]}), sampled to {s.height}×{s.width}"
+        source_note = _("test digit {index} (a {label}), sampled to {size}").format(
+            index=state.digit, label=labels[state.digit], size=ltr(f"{s.height}×{s.width}")
         )
     else:
         x = rng.integers(0, 10, size=(s.c_in, s.height, s.width)).astype(float)
-        source_note = f"random integers 0-9, seed {state.seed}"
+        source_note = _("random integers 0-9, seed {seed}").format(seed=state.seed)
     if state.src == "edit by hand":
-        with st.expander("Edit the input values", expanded=True):
-            channel = st.number_input("Channel to edit", 0, s.c_in - 1, 0, key="edit_channel")
+        with st.expander(_("Edit the input values"), expanded=True):
+            channel = st.number_input(_("Channel to edit"), 0, s.c_in - 1, 0, key="edit_channel")
             edited = st.data_editor(
                 pd.DataFrame(x[channel]), key=f"edit_{x.shape}_{channel}", use_container_width=True
             )
@@ -158,8 +187,10 @@ def input_values(s: LayerSetting, rng: np.random.Generator) -> tuple[np.ndarray,
             if np.isfinite(values).all():
                 x[channel] = values
             else:
-                st.warning("Empty or non-numeric cells are ignored; the original values are used.")
-        source_note = "edited by hand"
+                st.warning(
+                    _("Empty or non-numeric cells are ignored; the original values are used.")
+                )
+        source_note = _("edited by hand")
     return x, source_note
 
 
@@ -172,16 +203,16 @@ def show_numbers(s: LayerSetting, numbers: LayerNumbers) -> None:
     # set of columns, two metrics stacked in the first two: the same grid in half the blocks.
     m1, m2, m3 = st.columns(3)
     m4, m5 = m1, m2
-    m1.metric("Output shape", shape_text, help=f"input {in_text}")
+    m1.metric(_("Output shape"), shape_text, help=_("input {in_text}").format(in_text=ltr(in_text)))
     if s.pooling:
-        m2.metric("Parameters", "0", help="pooling learns nothing")
-        m3.metric("FC parameters", "-", help="pooling has no weights to compare")
-        m4.metric("Operations", f"{numbers.operations:,}", help="comparisons or additions")
+        m2.metric(_("Parameters"), "0", help=_("pooling learns nothing"))
+        m3.metric(_("FC parameters"), "-", help=_("pooling has no weights to compare"))
+        m4.metric(_("Operations"), f"{numbers.operations:,}", help=_("comparisons or additions"))
     else:
         kernel_text = f"{kw}" if one_d else f"{kh}·{kw}"
         channel_text = f"{c_in}/{s.groups}" if s.groups > 1 else f"{c_in}"
         m2.metric(
-            "Parameters",
+            _("Parameters"),
             f"{numbers.parameters:,}",
             help=f"C_in{'/g' if s.groups > 1 else ''}·C_out·K{'' if one_d else '_h·K_w'}"
             + (" + C_out" if s.bias else "")
@@ -189,35 +220,39 @@ def show_numbers(s: LayerSetting, numbers: LayerNumbers) -> None:
             + (f" + {c_out}" if s.bias else ""),
         )
         m3.metric(
-            "FC parameters",
+            _("FC parameters"),
             f"{numbers.fc_parameters:,}",
-            help="weights of a fully connected layer with the same input and output sizes:"
-            " N_in × N_out (+ N_out biases)",
+            help=_(
+                "weights of a fully connected layer with the same input and output sizes:"
+                " N_in × N_out (+ N_out biases)"
+            ),
         )
         if s.transposed:
-            macs_help = (
+            macs_help = _(
                 "each input value times every weight of its group's kernels:"
                 " C_in · positions_in · C_out/g · K (biases excluded; the plain convolution"
                 " below also multiplies the inserted zeros, which a real implementation skips)"
             )
         else:
-            macs_help = "multiply-accumulates for one input, biases excluded"
-        m4.metric("MACs", f"{numbers.macs:,}", help=macs_help)
+            macs_help = _("multiply-accumulates for one input, biases excluded")
+        m4.metric(_("MACs"), f"{numbers.macs:,}", help=macs_help)
     if numbers.stretched is not None:
         hs, ws = numbers.stretched
         m5.metric(
-            "Stretched input",
+            _("Stretched input"),
             f"{ws}" if one_d else f"{hs}×{ws}",
-            help="the input with stride − 1 zeros between its cells and d(k−1) − p zeros"
-            " around it (+ output padding on the bottom/right): a plain stride-1 convolution"
-            " over it gives the transposed convolution",
+            help=_(
+                "the input with stride − 1 zeros between its cells and d(k−1) − p zeros"
+                " around it (+ output padding on the bottom/right): a plain stride-1 convolution"
+                " over it gives the transposed convolution"
+            ),
         )
     else:
         span_h, span_w = numbers.receptive_field
         m5.metric(
-            "Receptive field",
+            _("Receptive field"),
             f"{span_w}" if one_d else f"{span_h}×{span_w}",
-            help="input cells one output cell sees: d·(k−1)+1 per axis",
+            help=_("input cells one output cell sees: d·(k−1)+1 per axis"),
         )
 
 
@@ -240,9 +275,11 @@ def show_formulas(s: LayerSetting, layer: LayerResult, numbers: LayerNumbers) ->
     out_h, out_w = numbers.out_size
     if s.transposed:
         st.caption(
-            "Transposed convolution: out = (in − 1)·stride − 2·padding + dilation·(kernel − 1)"
-            " + output padding + 1. It runs a convolution backwards: the same settings map"
-            " the output size back to the input size."
+            _(
+                "Transposed convolution: out = (in − 1)·stride − 2·padding + dilation·(kernel − 1)"
+                " + output padding + 1. It runs a convolution backwards: the same settings map"
+                " the output size back to the input size."
+            )
         )
     if not s.one_d:
         st.latex(size_formula(s, 0, "H", out_h))
@@ -251,21 +288,33 @@ def show_formulas(s: LayerSetting, layer: LayerResult, numbers: LayerNumbers) ->
     if (unused_rows or unused_cols) and not s.transposed:
         parts = []
         if unused_rows and not s.one_d:
-            parts.append(f"rows {', '.join(map(str, unused_rows))}")
+            parts.append(_("rows {numbers}").format(numbers=", ".join(map(str, unused_rows))))
         if unused_cols:
+            numbers = ", ".join(map(str, unused_cols))
             parts.append(
-                f"{'positions' if s.one_d else 'columns'} {', '.join(map(str, unused_cols))}"
+                (_("positions {numbers}") if s.one_d else _("columns {numbers}")).format(
+                    numbers=numbers
+                )
             )
         st.warning(
-            f"The stride does not tile the input: input {' and '.join(parts)} are never"
-            " reached by the window and are dropped (shaded red below)."
+            _(
+                "The stride does not tile the input: input {join} are never reached by the window "
+                "and are dropped (shaded red below)."
+            ).format(join=_(" and ").join(parts))
         )
     if state.get("case") in LECTURE_CASES:
         case = LECTURE_CASES[state.case]
         matches = (out_h, out_w) == (case["out"], case["out"]) and not s.one_d
+        expected = ltr(f"{case['out']}×{case['out']}")
         (st.success if matches else st.info)(
-            f"Lecture case **{state.case}**: expected output {case['out']}×{case['out']}"
-            + (" ✓" if matches else " (the settings were changed since)")
+            (
+                _("Lecture case **{case}**: expected output {size} ✓")
+                if matches
+                else _(
+                    "Lecture case **{case}**: expected output {size} (the settings were changed "
+                    "since)"
+                )
+            ).format(case=_(state.case), size=expected)
         )
 
 
@@ -294,8 +343,12 @@ def ask_the_class(s: LayerSetting) -> None:
     except ValueError:
         return
     st.markdown(
-        f":material/campaign: [Ask the class about this layer](/quiz?q={question.code}):"
-        " its output shape, parameters, MACs or receptive field, on the Class quiz page."
+        _(
+            ":material/campaign: [Ask the class about this layer](/quiz?q={code}): its output "
+            "shape, parameters, MACs or receptive field, on the Class quiz page."
+        )
+        .format(code=question.code)
+        .replace(f"](/quiz?q={question.code})", language_link("/quiz", q=question.code))
     )
 
 
@@ -318,15 +371,15 @@ def show_window(s: LayerSetting, layer: LayerResult, source_note: str) -> tuple[
     state.last_click = clicked
     s1, s2, s3 = st.columns(3)
     out_channel = (
-        s1.number_input("Output channel", 0, s.c_out - 1, 0, key="sel_o") if s.c_out > 1 else 0
+        s1.number_input(_("Output channel"), 0, s.c_out - 1, 0, key="sel_o") if s.c_out > 1 else 0
     )
     sel_i = (
         0
         if one_d
-        else s2.number_input("Output row", 0, out_h - 1, min(state.get("sel_i", 0), out_h - 1))
+        else s2.number_input(_("Output row"), 0, out_h - 1, min(state.get("sel_i", 0), out_h - 1))
     )
     sel_j = s3.number_input(
-        "Output column" if not one_d else "Output position",
+        _("Output column") if not one_d else _("Output position"),
         0,
         out_w - 1,
         min(state.get("sel_j", 0), out_w - 1),
@@ -335,7 +388,7 @@ def show_window(s: LayerSetting, layer: LayerResult, source_note: str) -> tuple[
     in_channel = 0
     if s.c_in > 1:
         in_channel = st.radio(
-            "Input channel shown", list(range(s.c_in)), horizontal=True, key="show_channel"
+            _("Input channel shown"), list(range(s.c_in)), horizontal=True, key="show_channel"
         )
     hp, wp = shown.padded.shape[1:]
     input_cell = state.get("in_cell")
@@ -345,14 +398,15 @@ def show_window(s: LayerSetting, layer: LayerResult, source_note: str) -> tuple[
     # into each other over small maps ("(padding grey)output channel 0").
     shown_channel = out_channel if s.pooling else in_channel
     if s.transposed:
-        title_in = f"stretched input, channel {shown_channel}<br>(zeros grey)"
+        title_in = _("stretched input, channel {channel}<br>(zeros grey)")
+    elif ph or pw:
+        title_in = _("padded input, channel {channel}<br>(padding grey)")
     else:
-        title_in = ("padded input" if ph or pw else "input") + f", channel {shown_channel}"
-        if ph or pw:
-            title_in += "<br>(padding grey)"
-    title_out = f"output, channel {out_channel}"
-    if s.relu:
-        title_out += "<br>after ReLU"
+        title_in = _("input, channel {channel}")
+    title_in = title_in.format(channel=shown_channel)
+    title_out = (
+        _("output, channel {channel}<br>after ReLU") if s.relu else _("output, channel {channel}")
+    ).format(channel=out_channel)
     figure = sliding_window_figure(
         shown.padded[shown_channel],
         layer.output[out_channel],
@@ -371,34 +425,42 @@ def show_window(s: LayerSetting, layer: LayerResult, source_note: str) -> tuple[
         selection_mode="points",
         config={"displayModeBar": False},
     )
-    st.caption(
-        f"Input: {source_note}. Red outlines: the taps of the selected output cell"
-        + (" (spread apart by the dilation)" if dh > 1 or dw > 1 else "")
-        + ". Play animates them over every output cell. Click an input cell: green outlines"
-        " the output cells it feeds."
-        + (
-            " Grey cells are the zeros the transposed convolution inserts between and around"
-            " the input's cells; the plain convolution slides over all of them."
-            if s.transposed
-            else ""
+    caption = (
+        _(
+            "Input: {source}. Red outlines: the taps of the selected output cell (spread apart by"
+            " the dilation). Play animates them over every output cell. Click an input cell:"
+            " green outlines the output cells it feeds."
         )
-    )
+        if dh > 1 or dw > 1
+        else _(
+            "Input: {source}. Red outlines: the taps of the selected output cell. Play animates"
+            " them over every output cell. Click an input cell: green outlines the output cells"
+            " it feeds."
+        )
+    ).format(source=source_note)
+    if s.transposed:
+        caption += " " + _(
+            "Grey cells are the zeros the transposed convolution inserts between and around"
+            " the input's cells; the plain convolution slides over all of them."
+        )
+    st.caption(caption)
     if input_cell is not None:
         r, c = input_cell
         if s.transposed:
             i, j = layer.result.source[r, c]
             label = (
-                f"Input cell x[{j if one_d else f'{i},{j}'}]"
+                _("Input cell {name}").format(name=ltr(f"x[{j if one_d else f'{i},{j}'}]"))
                 if i >= 0
-                else "This inserted zero (it adds nothing)"
+                else _("This inserted zero (it adds nothing)")
             )
         elif geometry.is_padding(r, c):
-            label = "This padding cell (a zero)"
+            label = _("This padding cell (a zero)")
         else:
-            label = f"Input cell x[{c - pw if one_d else f'{r - ph},{c - pw}'}]"
+            index = c - pw if one_d else f"{r - ph},{c - pw}"
+            label = _("Input cell {name}").format(name=ltr(f"x[{index}]"))
         a, b = st.columns([5, 1])
         a.info(feeds_text(geometry, input_cell, label, one_d), icon=":material/call_split:")
-        if b.button("Clear", key="clear_in_cell"):
+        if b.button(_("Clear"), key="clear_in_cell"):
             state.in_cell = None
             st.rerun()
     return out_channel, sel_i, sel_j
@@ -420,18 +482,23 @@ def show_sum(s: LayerSetting, layer: LayerResult, cell: tuple[int, int, int]) ->
         wrap_lines=True,
     )
     if s.flip:
-        st.caption("True convolution: the products use the flipped kernel, as shown below.")
+        st.caption(_("True convolution: the products use the flipped kernel, as shown below."))
     if s.transposed:
         st.caption(
-            "The transposed kernels, flipped and regrouped as the plain convolution over the"
-            " stretched input applies them."
+            _(
+                "The transposed kernels, flipped and regrouped as the plain convolution over the"
+                " stretched input applies them."
+            )
         )
     group_channels = shown.input_channels(out_channel)
     st.plotly_chart(
         kernel_stack_figure(
             shown.weight[out_channel],
-            f"kernel stack of output channel {out_channel}"
-            + (" (flipped)" if s.flip or s.transposed else ""),
+            (
+                _("kernel stack of output channel {channel} (flipped)")
+                if s.flip or s.transposed
+                else _("kernel stack of output channel {channel}")
+            ).format(channel=out_channel),
             channels=group_channels,
         ),
         key="kernels",
@@ -441,17 +508,37 @@ def show_sum(s: LayerSetting, layer: LayerResult, cell: tuple[int, int, int]) ->
     if groups > 1:
         group = out_channel // (s.c_out // groups)
         st.markdown(
-            f"**{groups} groups:** output channel {out_channel} is in group {group} and"
-            f" reads only input channels {group_channels[0]}–{group_channels[-1]}, so its"
-            f" stack has {len(group_channels)} kernel{'s' if len(group_channels) > 1 else ''}"
-            f" instead of {s.c_in}."
-            " Groups = channels is a depthwise convolution (see the groups page)."
+            (
+                _(
+                    "**{groups} groups:** output channel {out_channel} is in group {group} and "
+                    "reads only input channels {first}–{last}, so its stack has {count} kernels "
+                    "instead of {c_in}. Groups = channels is a depthwise convolution (see the "
+                    "groups page)."
+                )
+                if len(group_channels) > 1
+                else _(
+                    "**{groups} groups:** output channel {out_channel} is in group {group} and "
+                    "reads only input channels {first}–{last}, so its stack has 1 kernel instead "
+                    "of {c_in}. Groups = channels is a depthwise convolution (see the groups "
+                    "page)."
+                )
+            ).format(
+                groups=groups,
+                out_channel=out_channel,
+                group=group,
+                first=group_channels[0],
+                last=group_channels[-1],
+                count=len(group_channels),
+                c_in=s.c_in,
+            )
         )
     elif s.c_in > 1 or s.c_out > 1:
         st.markdown(
-            f"Each of the **{s.c_out}** output channels has its own stack of **{s.c_in}**"
-            f" kernels ({kh}×{kw} each). The input channels' partial sums add up to one"
-            " output value, and one bias is added per output channel."
+            _(
+                "Each of the **{c_out}** output channels has its own stack of **{c_in}** kernels "
+                "({kh}×{kw} each). The input channels' partial sums add up to one output value, "
+                "and one bias is added per output channel."
+            ).format(c_out=s.c_out, c_in=s.c_in, kh=kh, kw=kw)
         )
 
 

@@ -21,18 +21,32 @@ from core.convolution.drill import (
     next_code,
     question_from_code,
 )
+from core.i18n import DEFAULT, N_, _, language, ltr
 from dashboard.classroom_mode import current_viewer
 from dashboard.drill_working import show_working
+from dashboard.language import with_language
 from dashboard.text import plain
 
 state = st.session_state
 LABELS = {
-    "shape": "Output shape (C_out × H × W)",
-    "params": "Parameters (weights + biases)",
-    "macs": "MACs (multiply-accumulates, no biases)",
-    "field": "Receptive field (input cells per axis)",
+    "shape": N_("Output shape (C_out × H × W)"),
+    "params": N_("Parameters (weights + biases)"),
+    "macs": N_("MACs (multiply-accumulates, no biases)"),
+    "field": N_("Receptive field (input cells per axis)"),
 }
-HINTS = {"shape": "e.g. 4×3×3", "params": "e.g. 84", "macs": "e.g. 1,296", "field": "e.g. 3×3"}
+LABELS_1D = {"shape": N_("Output shape (C_out × L)")}
+HINTS = {
+    "shape": N_("e.g. 4×3×3"),
+    "params": N_("e.g. 84"),
+    "macs": N_("e.g. 1,296"),
+    "field": N_("e.g. 3×3"),
+}
+
+
+def shown(text: str) -> str:
+    """A typed answer as shown: escaped, left to right; nothing typed stays empty."""
+    escaped = plain(text)
+    return ltr(escaped) if escaped else ""
 
 
 def level_of(code: str) -> str:
@@ -63,45 +77,53 @@ if "drill_rng" not in state:
     state.drill_level = level_of(state.drill_code)
 
 question: Question = question_from_code(state.drill_code)
-st.query_params.from_dict({"q": question.code})
+st.query_params.from_dict(with_language({"q": question.code}))
 
-st.title("Convolution drill")
+st.title(_("Convolution drill"))
 st.markdown(
-    "**Predict, then reveal.** Here is a layer; its output shape, parameter count, MACs and"
-    " receptive field are hidden. Work them out (pen and paper welcome), type them, and check:"
-    " a wrong answer is told which mistake it looks like: a forgotten floor, an ignored"
-    " dilation, padding counted once, a forgotten bias, the wrong channels."
+    _(
+        "**Predict, then reveal.** Here is a layer; its output shape, parameter count, MACs and"
+        " receptive field are hidden. Work them out (pen and paper welcome), type them, and check:"
+        " a wrong answer is told which mistake it looks like: a forgotten floor, an ignored"
+        " dilation, padding counted once, a forgotten bias, the wrong channels."
+    )
 )
 if state.drill_link_note:
-    st.warning("Ignored the link's question: " + plain(state.drill_link_note) + ".")
+    st.warning(
+        _("Ignored the link's question: {reason}.").format(reason=plain(state.drill_link_note))
+    )
 
 # A radio wraps its options on narrow screens (a segmented control cut the last one off).
 st.radio(
-    "Questions from",
+    _("Questions from"),
     list(LEVELS),
-    format_func=lambda level: LEVELS[level],
+    format_func=lambda level: _(LEVELS[level]),
     key="drill_level",
     on_change=new_question,
     horizontal=True,
 )
 right, answered = state.drill_score
 a, b, c = st.columns(3)
-a.metric("Score", f"{right} / {answered}", help="questions answered fully right this visit")
-b.metric("Streak", state.drill_streak, help="fully right answers in a row")
-c.metric("Best streak", state.drill_best)
+a.metric(_("Score"), f"{right} / {answered}", help=_("questions answered fully right this visit"))
+b.metric(_("Streak"), state.drill_streak, help=_("fully right answers in a row"))
+c.metric(_("Best streak"), state.drill_best)
 
 st.subheader(question.title[:1].upper() + question.title[1:])
 settings, form_column = st.columns(2, gap="large")
 with settings:
     st.dataframe(
-        pd.DataFrame(question.describe(), columns=["setting", "value"]),
+        pd.DataFrame(question.describe(), columns=[_("setting"), _("value")]),
         hide_index=True,
         width="stretch",
     )
-    st.caption(f"Question `{question.code}`: this page's address opens it again.")
+    st.caption(
+        _("Question `{code}`: this page's address opens it again.").format(code=question.code)
+    )
     if current_viewer().teacher:  # the teacher, or the one user of a plain `make run`
         st.markdown(
-            f":material/campaign: [Ask the whole class this question](/quiz?q={question.code})"
+            _(":material/campaign: [Ask the whole class this question](/quiz?q={code})").format(
+                code=question.code + ("" if language() == DEFAULT else f"&lang={language()}")
+            )
         )
 
 feedback = state.drill_feedback.get(question.code)
@@ -110,13 +132,13 @@ with form_column:
     if feedback is None:
         with st.form(f"drill_form_{question.code}"):
             for name in question.fields:
-                label = LABELS[name]
+                label = LABELS_1D.get(name, LABELS[name]) if question.dims == 1 else LABELS[name]
                 st.text_input(
-                    label.replace("H × W", "L") if question.dims == 1 else label,
+                    _(label),
                     key=f"answer_{name}_{question.code}",
-                    placeholder=HINTS[name],
+                    placeholder=_(HINTS[name]),
                 )
-            submitted = st.form_submit_button("Check my answers", type="primary")
+            submitted = st.form_submit_button(_("Check my answers"), type="primary")
         if submitted:
             typed = {name: state[f"answer_{name}_{question.code}"] for name in question.fields}
             feedback = [grade(question, name, typed[name]) for name in question.fields]
@@ -128,39 +150,48 @@ with form_column:
             state.drill_best = max(state.drill_best, state.drill_streak)
             st.rerun()  # the score above counts this answer at once
     else:
-        st.markdown("**Your answers**")
+        st.markdown(_("**Your answers**"))
+        none = _("(none)")
         st.markdown(
             "\n".join(
-                f"- {'✓' if item.correct else '✗'} {FIELD_NAMES[item.field]}:"
-                f" {plain(typed.get(item.field, '')) or '(none)'}"
+                f"- {'✓' if item.correct else '✗'} {_(FIELD_NAMES[item.field])}:"
+                f" {shown(typed.get(item.field, '')) or none}"
                 for item in feedback
             )
         )
-    st.button("Next question", on_click=new_question, icon=":material/skip_next:", key="drill_next")
+    st.button(
+        _("Next question"), on_click=new_question, icon=":material/skip_next:", key="drill_next"
+    )
 
 # ------------------------------------------------------------------ the reveal
 if feedback is not None:
-    st.subheader("Reveal")
-    for item in feedback:
-        label = FIELD_NAMES[item.field]
+    st.subheader(_("Reveal"))
+    # Graded again as shown: the messages follow the reader's language, even after a switch.
+    for item in [grade(question, old.field, typed.get(old.field, "")) for old in feedback]:
+        label = _(FIELD_NAMES[item.field])
+        answer = ltr(plain(item.answer))
         if item.correct:
-            st.success(f"**{label}: {plain(item.answer)}** ✓", icon=":material/check_circle:")
+            st.success(f"**{label}: {answer}** ✓", icon=":material/check_circle:")
         else:
-            mistake = (
-                f"**{plain(item.mistake[:1].upper() + item.mistake[1:])}:** "
-                if item.mistake
-                else ""
-            )
+            name = _(item.mistake) if item.mistake else ""
+            mistake = f"**{plain(name[:1].upper() + name[1:])}:** " if name else ""
+            given = shown(typed.get(item.field, "")) or _("nothing")
             st.error(
-                f"**{label}: {plain(item.answer)}** (you typed"
-                f" {plain(typed.get(item.field, '')) or 'nothing'}). {mistake}"
+                _("**{label}: {answer}** (you typed {given}). {mistake}").format(
+                    label=label, answer=answer, given=given, mistake=mistake
+                )
                 + plain(item.message),
                 icon=":material/cancel:",
             )
-    with st.expander("How each number is worked out", expanded=True):
+    with st.expander(_("How each number is worked out"), expanded=True):
         show_working(question)
-    link = "/convolution?" + urlencode(question.explorer_query(), quote_via=quote)
+    query = question.explorer_query()
+    link = "/convolution?" + urlencode(
+        with_language(query) if language() != DEFAULT else query, quote_via=quote
+    )
     st.markdown(
-        f":material/grid_on: **[See this layer in the explorer]({link})**: the window sliding,"
-        " every sum written out, and the same layer in PyTorch."
+        _(
+            ":material/grid_on: **[See this layer in the explorer]({link})**: the window sliding, "
+            "every sum written out, and the same layer in PyTorch."
+        ).format(link=link)
     )

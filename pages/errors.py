@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 from core.analysis.evaluate import Evaluation, evaluate_run, misclassified
+from core.i18n import DEFAULT, N_, _, language, ltr
 from core.runs.store import Run, default_runs_dir
 from core.training.config import LECTURE_TEST_RISK
 from dashboard.charts import (
@@ -27,34 +28,36 @@ from dashboard.widgets import epoch_picker, finished_run_ids, mnist_test_digits
 PAPER_TEST_RISK = 0.0095  # LeCun et al. 1998, LeNet-5 without distortions
 PER_PAGE = 48
 COLUMNS = 6  # eight columns left 54 px per digit at a 1000 px window: buttons cut off
-ALL = "all"
+ALL = N_("all")
 
 state = st.session_state
-st.title("What the network gets wrong")
+st.title(_("What the network gets wrong"))
 st.markdown(
-    "The test risk is the share of the 10,000 test digits the trained network misclassifies:"
-    " $\\hat{R} = \\frac{1}{n}\\sum_i \\mathbf{1}\\{h(x_i) \\neq y_i\\}$. Below, every one of"
-    " those mistakes: where they fall in the confusion matrix, and what the digits look like."
+    _(
+        "The test risk is the share of the 10,000 test digits the trained network misclassifies:"
+        " $\\hat{R} = \\frac{1}{n}\\sum_i \\mathbf{1}\\{h(x_i) \\neq y_i\\}$. Below, every one of"
+        " those mistakes: where they fall in the confusion matrix, and what the digits look like."
+    )
 )
 
 runs_root = default_runs_dir()
 ids = finished_run_ids(
-    "No finished training run yet. Train one first (a quick demo takes under a minute);"
-    " its mistakes will appear here.",
+    _(
+        "No finished training run yet. Train one first (a quick demo takes under a minute);"
+        " its mistakes will appear here."
+    ),
     "errors_run",
 )
 run_id = st.selectbox(
-    "Run",
+    _("Run"),
     ids,
     key="errors_run",
-    help="Finished runs, newest first; the weights of each run's best epoch.",
+    help=_("Finished runs, newest first; the weights of each run's best epoch."),
 )
 st.query_params["run"] = run_id
 
 
-@st.cache_resource(
-    show_spinner="Evaluating the model on the 10,000 test images ...", max_entries=24
-)
+@st.cache_resource(show_spinner=False, max_entries=24)
 def evaluation_of(run_id: str, epoch: int | None, mtime: float) -> Evaluation:
     return evaluate_run(Run(runs_root / run_id), epoch=epoch)
 
@@ -63,15 +66,27 @@ run = Run(runs_root / run_id)
 epoch = epoch_picker(run, f"errors_epoch_{run_id}")
 try:
     source = run.checkpoint_path("best") if epoch is None else run.snapshot_path(epoch)
-    evaluation = evaluation_of(run_id, epoch, source.stat().st_mtime)
+    with st.spinner(_("Evaluating the model on the 10,000 test images ...")):
+        evaluation = evaluation_of(run_id, epoch, source.stat().st_mtime)
 except (OSError, ValueError, RuntimeError) as error:
-    st.error(f"Could not evaluate run {plain(run_id)}: {plain(error)}")
+    st.error(
+        _("Could not evaluate run {run}: {error}").format(run=plain(run_id), error=plain(error))
+    )
     st.stop()
 if epoch is not None:
     st.info(
-        f"Showing the weights after epoch {epoch}"
-        + (" (the random start: about one digit in ten right)" if epoch == 0 else "")
-        + ". The run's result is still the best epoch's, chosen on the validation set.",
+        (
+            _(
+                "Showing the weights after epoch {epoch} (the random start: about one digit in"
+                " ten right). The run's result is still the best epoch's, chosen on the"
+                " validation set."
+            )
+            if epoch == 0
+            else _(
+                "Showing the weights after epoch {epoch}. The run's result is still the best"
+                " epoch's, chosen on the validation set."
+            )
+        ).format(epoch=epoch),
         icon=":material/history:",
     )
 
@@ -79,17 +94,23 @@ if epoch is not None:
 risk = evaluation.test_risk
 m1, m2, m3 = st.columns(3)  # a fourth column cut values off at 1000 px ("0.91...")
 m1.metric(
-    "Test risk",
+    _("Test risk"),
     f"{risk:.4f}",
-    delta=f"{risk - LECTURE_TEST_RISK:+.4f} vs lecture",
+    delta=_("{difference} vs lecture").format(difference=f"{risk - LECTURE_TEST_RISK:+.4f}"),
     delta_color="inverse",
 )
-m2.metric("Accuracy", f"{1 - risk:.2%}")
-m3.metric("Misclassified", f"{evaluation.errors:,}", help=f"of {len(evaluation.labels):,}")
+m2.metric(_("Accuracy"), f"{1 - risk:.2%}")
+m3.metric(
+    _("Misclassified"),
+    f"{evaluation.errors:,}",
+    help=_("of {count:,}").format(count=len(evaluation.labels)),
+)
 st.caption(
-    f"For comparison: the lecture's LeNet-5 has a test risk of {LECTURE_TEST_RISK}"
-    f" ({LECTURE_TEST_RISK:.2%}); LeNet-5 in LeCun et al. 1998, without distortions,"
-    f" {PAPER_TEST_RISK:.2%}."
+    _(
+        "For comparison: the lecture's LeNet-5 has a test risk of {LECTURE_TEST_RISK} "
+        "({LECTURE_TEST_RISK:.2%}); LeNet-5 in LeCun et al. 1998, without distortions, "
+        "{PAPER_TEST_RISK:.2%}."
+    ).format(LECTURE_TEST_RISK=LECTURE_TEST_RISK, PAPER_TEST_RISK=PAPER_TEST_RISK)
 )
 
 # ------------------------------------------------------------------ filters (state first)
@@ -114,8 +135,10 @@ if clicked and clicked != state.get("last_confusion_click"):
     state.gallery_page = 1
 state.last_confusion_click = clicked
 
-st.subheader("Confusion matrix")
-st.caption("Rows: the true digit; columns: the network's answer. Click a cell to see those digits.")
+st.subheader(_("Confusion matrix"))
+st.caption(
+    _("Rows: the true digit; columns: the network's answer. Click a cell to see those digits.")
+)
 # The matrix gets most of the width (in half of a 1000 px window its cells were 20 px), the
 # error rate per digit the whole width below.
 left, right = st.columns([3, 2], gap="medium")
@@ -135,12 +158,13 @@ with right:
         np.argmax(np.where(np.eye(10, dtype=bool), -1, evaluation.confusion)), (10, 10)
     )
     st.markdown(
-        f"The most frequent confusion: a true **{worst[0]}** read as **{worst[1]}**"
-        f" ({evaluation.confusion[worst]} times)."
+        _(
+            "The most frequent confusion: a true **{worst}** read as **{worst2}** ({value} times)."
+        ).format(worst=worst[0], worst2=worst[1], value=evaluation.confusion[worst])
     )
     table = misclassified(evaluation)
     st.download_button(
-        "Misclassified list (CSV)",
+        _("Misclassified list (CSV)"),
         table.to_csv(index=False).encode(),
         file_name=f"misclassified-{run_id}.csv",
         mime="text/csv",
@@ -153,20 +177,32 @@ st.plotly_chart(
 )
 
 # ------------------------------------------------------------------ gallery
-st.subheader("Misclassified test digits")
+st.subheader(_("Misclassified test digits"))
 choices = [ALL] + [str(d) for d in range(10)]
 f1, f2, f3, f4 = st.columns([1, 1, 1.4, 1])
 f1.selectbox(
-    "True digit", choices, key="true_filter", on_change=lambda: state.update(gallery_page=1)
+    _("True digit"),
+    choices,
+    key="true_filter",
+    on_change=lambda: state.update(gallery_page=1),
+    format_func=_,
 )
 f2.selectbox(
-    "Predicted digit", choices, key="pred_filter", on_change=lambda: state.update(gallery_page=1)
+    _("Predicted digit"),
+    choices,
+    key="pred_filter",
+    on_change=lambda: state.update(gallery_page=1),
+    format_func=_,
 )
 order = f3.radio(
-    "Order", ["most confident first", "least confident first"], horizontal=True, key="order"
+    _("Order"),
+    [N_("most confident first"), N_("least confident first")],
+    horizontal=True,
+    key="order",
+    format_func=_,
 )
 f4.button(
-    "Clear filter",
+    _("Clear filter"),
     on_click=clear_filter,
     icon=":material/filter_alt_off:",
     disabled=state.true_filter == ALL and state.pred_filter == ALL,
@@ -179,66 +215,85 @@ shown = misclassified(evaluation, true_digit, pred_digit, order == "most confide
 pages = max(1, -(-len(shown) // PER_PAGE))
 if state.get("gallery_page", 1) > pages:
     state.gallery_page = 1
-page_number = st.number_input(f"Page (of {pages})", 1, pages, key="gallery_page")
+page_number = st.number_input(
+    _("Page (of {pages})").format(pages=pages), 1, pages, key="gallery_page"
+)
 start = (page_number - 1) * PER_PAGE
 window = shown.iloc[start : start + PER_PAGE]
 what = (
-    "all digits"
+    _("all digits")
     if true_digit is None and pred_digit is None
-    else f"true {state.true_filter if true_digit is not None else 'any'},"
-    f" predicted {state.pred_filter if pred_digit is not None else 'any'}"
+    else _("true {true}, predicted {predicted}").format(
+        true=state.true_filter if true_digit is not None else _("any"),
+        predicted=state.pred_filter if pred_digit is not None else _("any"),
+    )
 )
 st.caption(
-    f"{len(shown):,} misclassified ({what}); showing {start + 1 if len(shown) else 0}"
-    f"-{start + len(window)}."
+    _("{count:,} misclassified ({what}); showing {first}-{last}.").format(
+        count=len(shown), what=what, first=start + 1 if len(shown) else 0, last=start + len(window)
+    )
 )
 
 digits = mnist_test_digits()
 if digits is None:
-    st.error("MNIST is not ready: run `python -m core.model.mnist fetch`.")
+    st.error(_("MNIST is not ready: run `python -m core.model.mnist fetch`."))
     st.stop()
-images, _ = digits
+images, _labels = digits
 if window.empty:
-    st.info("No misclassified digits match this filter.")
+    st.info(_("No misclassified digits match this filter."))
 for row_start in range(0, len(window), COLUMNS):
     columns = st.columns(COLUMNS)
-    for column, (_, item) in zip(
+    for column, (_index, item) in zip(
         columns, window.iloc[row_start : row_start + COLUMNS].iterrows(), strict=False
     ):
         index = int(item["index"])
-        column.image(255 - images[index], width=84, clamp=True)
+        column.image(
+            255 - images[index],
+            width=84,
+            clamp=True,
+            alt=_("Test digit #{index}: a {true} the network read as {predicted}").format(
+                index=index, true=int(item["true"]), predicted=int(item["predicted"])
+            ),
+        )
         # The button before the caption: a caption that wraps no longer pushes its button
         # below its neighbours'.
         if column.button(
-            "Inspect",
+            _("Inspect"),
             key=f"inspect_{index}",
-            help="Show it large, with the probability of each digit",
+            help=_("Show it large, with the probability of each digit"),
         ):
             state.inspect = index
         column.caption(
-            f"#{index}: {int(item['true'])} → **{int(item['predicted'])}**"
-            f" ({item['confidence']:.0%})"
+            ltr(f"#{index}: {int(item['true'])} → **{int(item['predicted'])}**")
+            + f" ({item['confidence']:.0%})"
         )
 
 # ------------------------------------------------------------------ one digit, large
 inspected = state.get("inspect")
 if inspected is not None and 0 <= inspected < len(evaluation.labels):
     st.divider()
-    st.subheader(f"Test digit #{inspected}")
+    st.subheader(_("Test digit #{inspected}").format(inspected=inspected))
     a, b = st.columns([1, 2])
-    a.image(np.kron(255 - images[inspected], np.ones((8, 8), dtype=np.uint8)), width=224)
+    a.image(
+        np.kron(255 - images[inspected], np.ones((8, 8), dtype=np.uint8)),
+        width=224,
+        alt=_("Test digit #{index}, large").format(index=inspected),
+    )
     true_label = int(evaluation.labels[inspected])
     predicted_label = int(evaluation.predictions[inspected])
     a.markdown(
-        f"True **{true_label}**, predicted **{predicted_label}**"
-        f" ({evaluation.confidence[inspected]:.1%})"
+        _("True **{true_label}**, predicted **{predicted_label}** ({value:.1%})").format(
+            true_label=true_label,
+            predicted_label=predicted_label,
+            value=evaluation.confidence[inspected],
+        )
     )
-    query = {"run": run_id, "index": inspected} | ({} if epoch is None else {"epoch": epoch})
+    keep = {} if language() == DEFAULT else {"lang": language()}
+    query = {"run": run_id, "index": inspected} | ({} if epoch is None else {"epoch": epoch}) | keep
     link = f"/{INSIDE.url_path}?{urlencode(query)}"
-    a.markdown(f"[Open it inside the network]({link})")
-    a.markdown(
-        f"[Why did it err?](/{WHY.url_path}?{urlencode({'run': run_id, 'index': inspected})})"
-    )
+    a.markdown(_("[Open it inside the network]({link})").format(link=link))
+    why_link = f"/{WHY.url_path}?{urlencode({'run': run_id, 'index': inspected} | keep)}"
+    a.markdown(_("[Why did it err?]({link})").format(link=why_link))
     b.plotly_chart(
         probability_bars_figure(evaluation.probabilities[inspected], true_label),
         key="probabilities",

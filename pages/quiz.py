@@ -7,6 +7,10 @@ reveals the working.
 Students see the open question within a few seconds, answer once (and may change it until it
 closes), and after the reveal see their own answer marked as the drill marks it. Everything is
 in core/quiz/store.py's SQLite file beside the runs, shared by every classroom worker.
+
+The store keeps every answer's named mistake and message in English (one file for readers of
+every language); this page translates a named mistake when it shows it, and grades a student's
+own answer again, in the reader's language, for the message after the reveal.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.convolution.drill import FIELD_NAMES, LECTURE_CASES, next_code, question_from_code
-from core.quiz.store import QuizClosedError, QuizQuestion, QuizStore, QuizStoreError
+from core.convolution.drill import FIELD_NAMES, LECTURE_CASES, grade, next_code, question_from_code
+from core.i18n import N_, _, ltr
+from core.quiz.store import EMPTY, QuizClosedError, QuizQuestion, QuizStore, QuizStoreError
 from core.runs.store import default_runs_dir
 from dashboard.classroom_mode import student_id, teacher_sign_in
 from dashboard.drill_working import show_working
@@ -26,36 +31,63 @@ from dashboard.text import plain
 
 REFRESH_SECONDS = 2.0  # the teacher's live counts
 STUDENT_REFRESH_SECONDS = 3.0  # a student's page: the question appears within this
+SOURCES = (N_("a lecture case"), N_("a random question"), N_("a question code"))
+STATE_TEXT = {
+    "open": N_("open: answers arrive live"),
+    "closed": N_("closed: no more answers"),
+    "revealed": N_("revealed to the class"),
+}
+STATE_NAMES = {"open": N_("open"), "closed": N_("closed"), "revealed": N_("revealed")}
 state = st.session_state
 viewer = teacher_sign_in()
 teacher = viewer.teacher  # outside classroom mode, the one user is the teacher
 me = viewer.owner or student_id()
 
-st.title("Class quiz")
+st.title(_("Class quiz"))
 st.markdown(
-    "One question to the whole room: every student predicts, the teacher sees how many got it"
-    " and **which mistake** the others made (a forgotten floor, an ignored dilation, padding"
-    " counted once, ...), then reveals the working. The answers are graded exactly as the"
-    " [drill](/drill) grades them."
+    _(
+        "One question to the whole room: every student predicts, the teacher sees how many got it"
+        " and **which mistake** the others made (a forgotten floor, an ignored dilation, padding"
+        " counted once, ...), then reveals the working. The answers are graded exactly as the"
+        " [drill](/drill) grades them."
+    )
 )
 
 try:
     quiz = QuizStore.open(default_runs_dir())
 except QuizStoreError as error:
-    st.error(f"The quiz is not available: {plain(error)}.", icon=":material/database:")
+    st.error(
+        _("The quiz is not available: {error}.").format(error=plain(error)),
+        icon=":material/database:",
+    )
     st.stop()
+
+
+def field_name(field: str) -> str:
+    return _(FIELD_NAMES[field])
+
+
+def mistake_name(mistake: str) -> str:
+    """A stored (English) named mistake, or the store's NO_NAME, in the reader's language."""
+    return _(mistake)
+
+
+def wrong_value(text: str) -> str:
+    return _(EMPTY) if text == EMPTY else text
 
 
 def describe(question: QuizQuestion) -> None:
     layer = question.question
     left, right = st.columns([3, 2], gap="large")
     left.dataframe(
-        pd.DataFrame(layer.describe(), columns=["setting", "value"]),
+        pd.DataFrame(layer.describe(), columns=[_("setting"), _("value")]),
         hide_index=True,
         width="stretch",
     )
     right.markdown(f"#### {plain(question.prompt)}")
-    right.caption(f"Question `{question.code}` ({plain(layer.title)}).")
+    right.caption(
+        _("Question `{code}` ({title}).").format(code=question.code, title=plain(layer.title))
+    )
 
 
 # ------------------------------------------------------------------ the teacher
@@ -63,68 +95,76 @@ def ask_form() -> None:
     """Pick a question and open it."""
     link = st.query_params.get("q")
     with st.container(border=True):
-        st.subheader("Ask the class")
-        sources = ["a lecture case", "a random question", "a question code"]
+        st.subheader(_("Ask the class"))
+        sources = list(SOURCES)
         default = 2 if link else 0
-        source = st.radio("Question", sources, index=default, horizontal=True, key="quiz_source")
+        source = st.radio(
+            _("Question"),
+            sources,
+            index=default,
+            horizontal=True,
+            key="quiz_source",
+            format_func=_,
+        )
         if source == "a lecture case":
             case = st.selectbox(
-                "Case",
+                _("Case"),
                 range(1, len(LECTURE_CASES) + 1),
-                format_func=lambda i: f"{i}. {LECTURE_CASES[i - 1][0]}",
+                format_func=lambda i: f"{i}. {_(LECTURE_CASES[i - 1][0])}",
                 key="quiz_case",
             )
             code = f"case-{case}"
         elif source == "a random question":
-            level = st.radio("Level", ["1", "2", "3"], horizontal=True, key="quiz_level")
+            level = st.radio(_("Level"), ["1", "2", "3"], horizontal=True, key="quiz_level")
             if state.get("quiz_random_level") != level:
                 state.quiz_random_level = level
                 state.quiz_random_code = next_code(level, random.Random())
-            if st.button("Draw another", key="quiz_redraw", icon=":material/casino:"):
+            if st.button(_("Draw another"), key="quiz_redraw", icon=":material/casino:"):
                 state.quiz_random_code = next_code(level, random.Random(), state.quiz_random_code)
             code = state.quiz_random_code
         else:
-            code = st.text_input("Code", value=link or "case-1", key="quiz_code").strip()
+            code = st.text_input(_("Code"), value=link or "case-1", key="quiz_code").strip()
         try:
             layer = question_from_code(code)
         except ValueError as error:
-            st.warning(f"Not a question code: {plain(error)}.")
+            st.warning(_("Not a question code: {error}.").format(error=plain(error)))
             return
         field = st.radio(
-            "Ask for",
+            _("Ask for"),
             layer.fields,
-            format_func=lambda name: FIELD_NAMES[name],
+            format_func=field_name,
             horizontal=True,
             key=f"quiz_field_{code}",
         )
         st.caption(f"`{layer.code}`: {plain(layer.title)}")
-        if st.button("Open the question", type="primary", icon=":material/campaign:"):
+        if st.button(_("Open the question"), type="primary", icon=":material/campaign:"):
             try:
                 quiz.open_question(layer.code, field)
             except (QuizStoreError, ValueError) as error:
-                st.error(f"Could not open it: {plain(error)}.")
+                st.error(_("Could not open it: {error}.").format(error=plain(error)))
                 return
-            st.toast("The question is open: the class sees it within seconds", icon="📣")
+            st.toast(_("The question is open: the class sees it within seconds"), icon="📣")
             st.rerun()
 
 
 def mistakes_figure(mistakes: dict[str, int]) -> go.Figure:
     names = list(mistakes)[::-1]
+    students = _("students")
     figure = go.Figure(
         go.Bar(
             x=[mistakes[name] for name in names],
-            y=names,
+            y=[mistake_name(name) for name in names],
             orientation="h",
             marker_color="#dc2626",
             text=[mistakes[name] for name in names],
             textposition="auto",
-            hovertemplate="%{y}: %{x} students<extra></extra>",
+            hovertemplate=f"%{{y}}: %{{x}} {students}<extra></extra>",
         )
     )
     figure.update_layout(
         height=70 + 36 * len(names),
         margin=dict(l=10, r=10, t=10, b=30),
-        xaxis=dict(title="students", dtick=1, rangemode="tozero"),
+        xaxis=dict(title=students, dtick=1, rangemode="tozero"),
         yaxis=dict(automargin=True),
     )
     return figure
@@ -136,55 +176,60 @@ def live_results() -> None:
         current = quiz.current()
         results = quiz.results(current.id) if current else None
     except QuizStoreError as error:
-        st.error(f"The quiz cannot be read: {plain(error)}.")
+        st.error(_("The quiz cannot be read: {error}.").format(error=plain(error)))
         return
     if current is None:
-        st.info("No question asked yet.", icon=":material/campaign:")
+        st.info(_("No question asked yet."), icon=":material/campaign:")
         return
-    state_text = {
-        "open": "open: answers arrive live",
-        "closed": "closed: no more answers",
-        "revealed": "revealed to the class",
-    }
-    st.subheader(f"Question {current.id}: {state_text[current.state]}")
+    st.subheader(
+        _("Question {number}: {state}").format(
+            number=current.id, state=_(STATE_TEXT[current.state])
+        )
+    )
     describe(current)
     a, b, c = st.columns(3)
-    a.metric("Answers", results.answers)
-    b.metric("Right", results.right)
+    a.metric(_("Answers"), results.answers)
+    b.metric(_("Right"), results.right)
     percent = results.percent_right
-    c.metric("Percent right", "-" if percent is None else f"{percent:.0f}%")
+    c.metric(_("Percent right"), "-" if percent is None else f"{percent:.0f}%")
     if results.mistakes:
         left, right = st.columns([3, 2], gap="large")
         with left:
-            st.markdown("**The mistakes the room made**")
+            st.markdown(_("**The mistakes the room made**"))
             st.plotly_chart(
                 mistakes_figure(results.mistakes),
                 key=f"mistakes_{current.id}",
                 config={"displayModeBar": False},
             )
         with right:
-            st.markdown("**Wrong answers given**")
+            st.markdown(_("**Wrong answers given**"))
             st.dataframe(
-                pd.DataFrame(list(results.wrong_values.items()), columns=["answer", "students"]),
+                pd.DataFrame(
+                    [(wrong_value(text), count) for text, count in results.wrong_values.items()],
+                    columns=[_("answer"), _("students")],
+                ),
                 hide_index=True,
                 width="stretch",
             )
     elif results.answers:
-        st.success("Every answer so far is right.", icon=":material/check_circle:")
+        st.success(_("Every answer so far is right."), icon=":material/check_circle:")
     buttons = st.container(horizontal=True)
     if current.state == "open" and buttons.button(
-        "Close the question", key=f"close_{current.id}", icon=":material/lock:"
+        _("Close the question"), key=f"close_{current.id}", icon=":material/lock:"
     ):
         quiz.close(current.id)
         st.rerun()
     if current.state != "revealed" and buttons.button(
-        "Reveal the working", key=f"reveal_{current.id}", icon=":material/visibility:"
+        _("Reveal the working"), key=f"reveal_{current.id}", icon=":material/visibility:"
     ):
         quiz.reveal(current.id)
         st.rerun()
     if current.state == "revealed":
         right = current.question.answer(current.field)
-        st.success(f"The answer: **{plain(right)}**", icon=":material/check_circle:")
+        st.success(
+            _("The answer: **{answer}**").format(answer=ltr(plain(right))),
+            icon=":material/check_circle:",
+        )
 
 
 def past_questions() -> None:
@@ -195,21 +240,22 @@ def past_questions() -> None:
     for question in questions:
         results = quiz.results(question.id)
         percent = results.percent_right
+        top = next(iter(results.mistakes), None)
         rows.append(
             {
                 "#": question.id,
-                "question": question.code,
-                "asked": FIELD_NAMES[question.field],
-                "state": question.state,
-                "answers": results.answers,
-                "right": "-" if percent is None else f"{percent:.0f}%",
-                "most common mistake": next(iter(results.mistakes), "-"),
+                _("question"): question.code,
+                _("asked"): field_name(question.field),
+                _("state"): _(STATE_NAMES[question.state]),
+                _("answers"): results.answers,
+                _("right"): "-" if percent is None else f"{percent:.0f}%",
+                _("most common mistake"): "-" if top is None else mistake_name(top),
             }
         )
-    st.subheader("Questions so far")
+    st.subheader(_("Questions so far"))
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.download_button(
-        "Download as CSV",
+        _("Download as CSV"),
         quiz.csv(),
         file_name="class-quiz.csv",
         mime="text/csv",
@@ -223,11 +269,11 @@ def student_view() -> None:
         current = quiz.current()
         mine = quiz.answer_of(current.id, me) if current else None
     except QuizStoreError as error:
-        st.error(f"The quiz cannot be read: {plain(error)}.")
+        st.error(_("The quiz cannot be read: {error}.").format(error=plain(error)))
         return
     if current is None:
         st.info(
-            "No question yet: it appears here when the teacher opens one.",
+            _("No question yet: it appears here when the teacher opens one."),
             icon=":material/hourglass_empty:",
         )
         return
@@ -238,11 +284,13 @@ def student_view() -> None:
             state[key] = mine.text if mine else ""
         with st.form(f"quiz_answer_{current.id}"):
             text = st.text_input(
-                "Your answer",
+                _("Your answer"),
                 key=key,
-                placeholder="e.g. 1×5×5" if current.field in ("shape", "field") else "e.g. 84",
+                placeholder=_("e.g. 1×5×5")
+                if current.field in ("shape", "field")
+                else _("e.g. 84"),
             )
-            sent = st.form_submit_button("Send my answer", type="primary")
+            sent = st.form_submit_button(_("Send my answer"), type="primary")
         if sent:
             try:
                 mine = quiz.answer(current.id, me, text)
@@ -250,38 +298,62 @@ def student_view() -> None:
                 st.warning(plain(error) + ".")
                 return
             except QuizStoreError as error:
-                st.error(f"Your answer could not be saved: {plain(error)}.")
+                st.error(_("Your answer could not be saved: {error}.").format(error=plain(error)))
                 return
         if mine:
             st.caption(
-                f"Your answer: **{plain(mine.text) or '(empty)'}**. You may change it until the"
-                " teacher closes the question."
+                _(
+                    "Your answer: **{answer}**. You may change it until the teacher closes the"
+                    " question."
+                ).format(answer=ltr(plain(mine.text)) if mine.text else _("(empty)"))
             )
         return
     if current.state == "closed":
+        given = (ltr(plain(mine.text)) if mine.text else "") if mine else _("none")
         st.info(
-            f"Closed. Your answer: **{plain(mine.text) if mine else 'none'}**; the teacher"
-            " reveals the working next.",
+            _("Closed. Your answer: **{answer}**; the teacher reveals the working next.").format(
+                answer=given
+            ),
             icon=":material/lock:",
         )
         return
-    right = current.question.answer(current.field)
-    label = FIELD_NAMES[current.field]
+    right = ltr(plain(current.question.answer(current.field)))
+    label = field_name(current.field)
     if mine is None:
-        st.info(f"You did not answer. The {label}: **{plain(right)}**.")
-    elif mine.correct:
-        st.success(f"**{label}: {plain(right)}** ✓ you had it.", icon=":material/check_circle:")
-    else:
-        mistake = (
-            f"**{plain(mine.mistake[:1].upper() + mine.mistake[1:])}:** " if mine.mistake else ""
+        st.info(
+            _("You did not answer. The {field}: **{answer}**.").format(field=label, answer=right)
         )
+    elif mine.correct:
+        st.success(
+            _("**{field}: {answer}** ✓ you had it.").format(field=label, answer=right),
+            icon=":material/check_circle:",
+        )
+    else:
+        mistake = ""
+        if mine.mistake:
+            name = mistake_name(mine.mistake)
+            mistake = f"**{plain(name[:1].upper() + name[1:])}:** "
         st.error(
-            f"**{label}: {plain(right)}** (you answered {plain(mine.text) or 'nothing'})."
-            f" {mistake}{plain(mine.message)}",
+            _("**{field}: {answer}** (you answered {given}). {mistake}{message}").format(
+                field=label,
+                answer=right,
+                given=ltr(plain(mine.text)) if mine.text else _("nothing"),
+                mistake=mistake,
+                message=plain(own_message(current, mine)),
+            ),
             icon=":material/cancel:",
         )
-    with st.expander("How it is worked out", expanded=True):
+    with st.expander(_("How it is worked out"), expanded=True):
         show_working(current.question)
+
+
+def own_message(current: QuizQuestion, mine) -> str:
+    """The drill's message on this student's answer, in the reader's language: the answer graded
+    again here (the stored message is English, for every reader's page)."""
+    try:
+        return grade(current.question, current.field, mine.text).message
+    except ValueError:
+        return mine.message
 
 
 if teacher:

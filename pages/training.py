@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.i18n import N_, _
 from core.runs.owners import owner_of
 from core.runs.store import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
 from core.training import jobs
@@ -36,16 +37,31 @@ SWEEP = (1.0, 0.1, 0.01)
 # 10 s, 62-79 ms a second and 4.4-6.3% (medians, same session, 2026-11-27).
 REFRESH_SECONDS = 2.0
 CHART_SECONDS = 10.0
+# The runs table's columns, as a student reads them (the frame itself keeps the English names).
+COLUMN_NAMES = {
+    "run": N_("run"),
+    "by": N_("by"),
+    "status": N_("status"),
+    "lr": "lr",
+    "epochs": N_("epochs"),
+    "images": N_("images"),
+    "val error": N_("val error"),
+    "test risk": N_("test risk"),
+    "vs lecture": N_("vs lecture"),
+    "time": N_("time"),
+}
 
-st.title("Train LeNet-5")
+st.title(_("Train LeNet-5"))
 st.markdown(
-    "Mini-batch SGD on cross-entropy, batch size 64, 1,024 training images held out for"
-    " validation. The weights of the epoch with the lowest validation error are kept and"
-    " tested on the 10,000 test images. Runs train in their own process: close the tab and come"
-    " back whenever you like."
+    _(
+        "Mini-batch SGD on cross-entropy, batch size 64, 1,024 training images held out for"
+        " validation. The weights of the epoch with the lowest validation error are kept and"
+        " tested on the 10,000 test images. Runs train in their own process: close the tab and come"
+        " back whenever you like."
+    )
 )
 if mnist_problems():
-    st.error("MNIST is not ready: run `make run` or `python -m core.model.mnist fetch` first.")
+    st.error(_("MNIST is not ready: run `make run` or `python -m core.model.mnist fetch` first."))
     st.stop()
 
 runs_root = default_runs_dir()
@@ -57,21 +73,24 @@ run_limit = settings.runs_per_student if student else None
 # $CNN_RAY_ADDRESS (the classroom start's --ray): runs train on that Ray cluster.
 ray_cluster = ray_address()
 shared = (
-    "the class trains on a cluster of machines (Ray), as many runs at once as it has room for"
+    _("the class trains on a cluster of machines (Ray), as many runs at once as it has room for")
     if ray_cluster
-    else "the class shares this machine, one run after another"
+    else _("the class shares this machine, one run after another")
 )
 if settings.enabled:
-    st.info(
-        (
-            f"Classroom: you may have {settings.runs_per_student} run"
-            f"{'s' if settings.runs_per_student != 1 else ''} queued or training at a time;"
-            f" {shared}. Runs started from other browsers are shown read-only."
-        )
-        if student
-        else "Classroom, teacher's view: every run, with Stop, Resume and Delete.",
-        icon=":material/groups:",
-    )
+    if not student:
+        classroom_note = _("Classroom, teacher's view: every run, with Stop, Resume and Delete.")
+    elif settings.runs_per_student == 1:
+        classroom_note = _(
+            "Classroom: you may have 1 run queued or training at a time; {shared}. Runs started"
+            " from other browsers are shown read-only."
+        ).format(shared=shared)
+    else:
+        classroom_note = _(
+            "Classroom: you may have {count} runs queued or training at a time; {shared}. Runs"
+            " started from other browsers are shown read-only."
+        ).format(count=settings.runs_per_student, shared=shared)
+    st.info(classroom_note, icon=":material/groups:")
 
 # ------------------------------------------------------------------ URL values, validated
 params = st.query_params
@@ -79,11 +98,13 @@ url_problems: list[str] = []
 preselected = [r for r in params.get_all("run") if r]
 for run_id in list(preselected):
     if not RUN_ID_PATTERN.match(run_id) or not (runs_root / run_id / "config.json").is_file():
-        url_problems.append(f"the link names run {plain(run_id[:40])}, which does not exist")
+        url_problems.append(
+            _("the link names run {run_id}, which does not exist").format(run_id=plain(run_id[:40]))
+        )
         preselected.remove(run_id)
 url_problems += apply_link(params)
 for problem in url_problems:
-    st.warning(f"Ignored part of the link: {problem}.")
+    st.warning(_("Ignored part of the link: {problem}.").format(problem=problem))
 
 
 # ------------------------------------------------------------------ reading the runs
@@ -131,7 +152,11 @@ def summaries_of(root: Path) -> list[jobs.RunSummary]:
             continue  # deleted between the listing and the reading
         except OSError as error:
             summaries.append(
-                jobs.RunSummary(run.id, "damaged", f"the folder cannot be read ({error})")
+                jobs.RunSummary(
+                    run.id,
+                    "damaged",
+                    _("the folder cannot be read ({error})").format(error=error),
+                )
             )
     return summaries
 
@@ -164,14 +189,18 @@ def submit(configs: list[TrainConfig]) -> None:
     try:
         started = jobs.submit_all(configs, runs_root, owner=viewer.owner, limit=run_limit)
     except (OSError, ValueError) as error:
-        st.error(f"Nothing was started: {plain(error)}")
+        st.error(_("Nothing was started: {error}").format(error=plain(error)))
         return
     changed()
     st.session_state.form_nonce = uuid.uuid4().hex
     st.session_state.follow = [run.id for run in started]
     # Rerun at once, so the page shows the buttons under their new keys: a click on the old
     # ones would be lost without a word. The toast is shown by that rerun.
-    st.session_state.pending_toast = f"Started {len(started)} run{'s' if len(started) > 1 else ''}"
+    st.session_state.pending_toast = (
+        _("Started {count} runs").format(count=len(started))
+        if len(started) > 1
+        else _("Started 1 run")
+    )
     st.rerun()
 
 
@@ -185,33 +214,39 @@ if new_config is not None:
 
 quick_column, sweep_column = st.columns(2, gap="large")
 with quick_column:
-    st.subheader("Quick demo")
+    st.subheader(_("Quick demo"))
     st.markdown(
-        f"One epoch on {QUICK_DEMO['train_subset']:,} images: a few seconds of training, and"
-        " the test risk falls from 90% (chance) to about 4%. Shorter runs show less: at"
-        f" α = 0.1 the loss sits on a plateau near ln 10 ≈ 2.30 for the first ~{PLATEAU_STEPS}"
-        " steps, so a run of a few dozen batches ends where it started."
+        _(
+            "One epoch on {images:,} images: a few seconds of training, and the test risk "
+            "falls from 90% (chance) to about 4%. Shorter runs show less: at α = 0.1 the loss "
+            "sits on a plateau near ln 10 ≈ 2.30 for the first ~{plateau} steps, so a run "
+            "of a few dozen batches ends where it started."
+        ).format(images=QUICK_DEMO["train_subset"], plateau=PLATEAU_STEPS)
     )
     if st.button(
-        "Quick demo",
+        _("Quick demo"),
         icon=":material/bolt:",
         key=f"quick_{st.session_state.form_nonce}",
     ):
         submit([TrainConfig(**QUICK_DEMO)])
 with sweep_column:
-    st.subheader("The lecture's learning-rate sweep")
+    st.subheader(_("The lecture's learning-rate sweep"))
     st.markdown(
-        "One epoch each at α = 1, 0.1 and 0.01 on the full training set, curves overlaid."
-        " The lecture's conclusion: **at α = 1 the loss does not go down** (it may even"
-        " diverge), **α = 0.1 converges faster than α = 0.01**, so **0.1 is chosen**."
+        _(
+            "One epoch each at α = 1, 0.1 and 0.01 on the full training set, curves overlaid."
+            " The lecture's conclusion: **at α = 1 the loss does not go down** (it may even"
+            " diverge), **α = 0.1 converges faster than α = 0.01**, so **0.1 is chosen**."
+        )
     )
     sweep_too_big = run_limit is not None and run_limit < len(SWEEP)
     if st.button(
-        "Reproduce the sweep",
+        _("Reproduce the sweep"),
         icon=":material/stacked_line_chart:",
         key=f"sweep_{st.session_state.form_nonce}",
         disabled=sweep_too_big,
-        help=f"The sweep starts {len(SWEEP)} runs; this class allows {run_limit} per student."
+        help=_("The sweep starts {count} runs; this class allows {limit} per student.").format(
+            count=len(SWEEP), limit=run_limit
+        )
         if sweep_too_big
         else None,
     ):
@@ -232,7 +267,9 @@ def runs_frame(summaries: list[jobs.RunSummary]) -> pd.DataFrame:
         rows.append(
             {
                 "run": s.id,
-                "status": f"{s.state} · files missing" if s.missing else s.state,
+                "status": _("{state} · files missing").format(state=jobs.state_name(s.state))
+                if s.missing
+                else jobs.state_name(s.state),
                 "lr": empty(s.lr, f"{s.lr:g}" if s.lr is not None else ""),
                 "epochs": "" if s.damaged else f"{s.epochs_done}/{s.epochs}",
                 "images": empty(s.train_images, f"{s.train_images or 0:,}"),
@@ -255,10 +292,10 @@ def who(owner: str | None) -> str:
     """The runs table's "by": you, the teacher (no owner), or a student by a short tag that
     tells students apart without showing their cookie."""
     if owner is None:
-        return "teacher"
+        return _("teacher")
     if owner == viewer.owner:
-        return "you"
-    return "student " + hashlib.sha256(owner.encode()).hexdigest()[:4]
+        return _("you")
+    return _("student {tag}").format(tag=hashlib.sha256(owner.encode()).hexdigest()[:4])
 
 
 def format_seconds(seconds: float | None) -> str:
@@ -273,23 +310,27 @@ def delete_controls(run_id: str, key: str, column=None) -> None:
     where = column or st
     pending = st.session_state.get("confirm_delete")
     if pending != run_id:
-        if where.button("Delete", key=f"delete_{key}_{run_id}", icon=":material/delete:"):
+        if where.button(_("Delete"), key=f"delete_{key}_{run_id}", icon=":material/delete:"):
             st.session_state.confirm_delete = run_id
             st.rerun()
         return
-    st.warning(f"Delete run **{plain(run_id)}** and its checkpoints? This cannot be undone.")
-    yes, no, _ = st.columns([1, 1, 4])
-    if yes.button("Delete for good", type="primary", key=f"confirm_{key}_{run_id}"):
+    st.warning(
+        _("Delete run **{run_id}** and its checkpoints? This cannot be undone.").format(
+            run_id=plain(run_id)
+        )
+    )
+    yes, no, _spare = st.columns([1, 1, 4])
+    if yes.button(_("Delete for good"), type="primary", key=f"confirm_{key}_{run_id}"):
         st.session_state.confirm_delete = None
         try:
             jobs.delete(Run(runs_root / run_id), viewer)
         except (ValueError, OSError) as error:
-            st.error(f"Could not delete it: {plain(error)}")
+            st.error(_("Could not delete it: {error}").format(error=plain(error)))
             return
         changed()
-        st.toast(f"Deleted {run_id}")
+        st.toast(_("Deleted {run_id}").format(run_id=run_id))
         st.rerun()
-    if no.button("Cancel", key=f"cancel_{key}_{run_id}"):
+    if no.button(_("Cancel"), key=f"cancel_{key}_{run_id}"):
         st.session_state.confirm_delete = None
         st.rerun()
 
@@ -316,12 +357,16 @@ def progress_panel() -> None:
         shown = [s for s in shown if s.state in ("running", "stalled") or s.id in own]
         others = len(summaries) - len(shown)
         if others:
-            st.caption(f"{others} more run{'s' if others != 1 else ''} queued by other students.")
+            st.caption(
+                _("{count} more runs queued by other students.").format(count=others)
+                if others != 1
+                else _("1 more run queued by other students.")
+            )
     for summary in shown:
         run = Run(runs_root / summary.id)
         label = f"**{summary.id}** (lr {summary.lr:g})"
         if settings.enabled and run_owner(summary.id) == viewer.owner:
-            label += " · yours"
+            label += " · " + _("yours")
         text_column, button_column = st.columns([3, 1], vertical_alignment="center")
         buttons = button_column.container(horizontal=True, horizontal_alignment="right")
         if summary.state == "queued" and (summary.message or "").startswith("queued on Ray"):
@@ -329,7 +374,7 @@ def progress_panel() -> None:
         elif summary.state == "queued":
             text_column.markdown(f"{label}: {queue_text(queue.get(summary.id))}")
         elif summary.state == "stalled":
-            text_column.warning(f"{label}: {plain(summary.message or 'stalled')}")
+            text_column.warning(f"{label}: {plain(summary.message or jobs.state_name('stalled'))}")
         elif summary.batches_done == 0:
             text_column.markdown(f"{label}: {summary.progress_text()}")
         else:
@@ -339,25 +384,30 @@ def progress_panel() -> None:
             # and on a 2-core machine that drawing is taken from the training run.
             text_column.markdown(
                 f"{label}: {summary.progress_text()}  \n"
-                f"`{'█' * filled}{'░' * (30 - filled)}` {summary.progress:.0%} · {speed}"
-                f" images/s · ETA {format_seconds(summary.eta_s)}"
+                f"`{'█' * filled}{'░' * (30 - filled)}` "
+                + _("{percent:.0%} · {speed} images/s · ETA {eta}").format(
+                    percent=summary.progress, speed=speed, eta=format_seconds(summary.eta_s)
+                )
                 + heartbeat_text(summary.heartbeat_age_s)
             )
         if not may_manage(summary.id):
             continue  # another student's run: read-only
-        if buttons.button("Stop", key=f"stop_{summary.id}", icon=":material/stop:"):
+        if buttons.button(_("Stop"), key=f"stop_{summary.id}", icon=":material/stop:"):
             try:
                 jobs.stop(run, viewer)
             except ValueError as error:
-                st.error(f"Could not stop it: {plain(error)}")
+                st.error(_("Could not stop it: {error}").format(error=plain(error)))
             else:
                 changed()
                 when = {
-                    "queued": " before it starts",
-                    "stalled": ": it was not answering, so"
-                    " it was ended; resume it from its last checkpoint",
+                    "queued": N_("Stopping {run_id} before it starts"),
+                    "stalled": N_(
+                        "Stopping {run_id}: it was not answering, so it was ended; resume it"
+                        " from its last checkpoint"
+                    ),
                 }
-                st.toast(f"Stopping {summary.id}" + when.get(summary.state, " after its batch"))
+                stopping = when.get(summary.state, N_("Stopping {run_id} after its batch"))
+                st.toast(_(stopping).format(run_id=summary.id))
         if summary.state == "queued":
             delete_controls(summary.id, "queued", buttons)
 
@@ -366,7 +416,7 @@ def heartbeat_text(age: float | None) -> str:
     """How long ago the trainer last showed progress, once that is worth saying."""
     if age is None or age < 5:
         return ""
-    return f" · no progress for {format_seconds(age)}"
+    return " · " + _("no progress for {duration}").format(duration=format_seconds(age))
 
 
 def mine(summaries: list[jobs.RunSummary]) -> set[str]:
@@ -376,37 +426,63 @@ def mine(summaries: list[jobs.RunSummary]) -> set[str]:
 
 def queue_text(place: tuple[int, float | None] | None) -> str:
     if place is None:
-        return "queued, waiting for a free slot"
+        return _("queued, waiting for a free slot")
     position, seconds = place
-    where = "next in the queue" if position == 1 else f"number {position} in the queue"
+    where = (
+        _("next in the queue")
+        if position == 1
+        else _("number {position} in the queue").format(position=position)
+    )
     if seconds is None:
-        return f"queued: {where}; the start time is known once a run has measured its speed"
+        return _(
+            "queued: {where}; the start time is known once a run has measured its speed"
+        ).format(where=where)
     if seconds < 1:
-        return f"queued: {where}, starting now"
-    return f"queued: {where}, starts in about {format_seconds(seconds)}"
+        return _("queued: {where}, starting now").format(where=where)
+    return _("queued: {where}, starts in about {duration}").format(
+        where=where, duration=format_seconds(seconds)
+    )
 
 
 def result_message(summary: jobs.RunSummary) -> None:
     run_id = summary.id
     if summary.test_risk is not None:
         st.success(
-            f"**{run_id}**: test risk **{summary.test_risk:.4f}** (accuracy"
-            f" {1 - summary.test_risk:.2%}) with the weights of epoch"
-            f" {summary.best_epoch} of {summary.epochs}; the lecture reports"
-            f" {LECTURE_TEST_RISK} after 20 epochs on all 58,976 images."
+            _(
+                "**{run_id}**: test risk **{test_risk:.4f}** (accuracy {accuracy:.2%}) with the "
+                "weights of epoch {best_epoch} of {epochs}; the lecture reports "
+                "{lecture_risk} after 20 epochs on all 58,976 images."
+            ).format(
+                run_id=run_id,
+                test_risk=summary.test_risk,
+                accuracy=1 - summary.test_risk,
+                best_epoch=summary.best_epoch,
+                epochs=summary.epochs,
+                lecture_risk=LECTURE_TEST_RISK,
+            )
         )
         if summary.epochs * summary.batches_per_epoch < PLATEAU_STEPS:
             st.info(
-                f"This run took {summary.epochs * summary.batches_per_epoch} steps: fewer than"
-                f" the ~{PLATEAU_STEPS} the loss spends on its plateau at α = 0.1, so it has not"
-                " started to learn yet. Try the quick demo, or more images or epochs."
+                _(
+                    "This run took {steps} steps: fewer than the ~{plateau} the loss spends "
+                    "on its plateau at α = 0.1, so it has not started to learn yet. Try the quick "
+                    "demo, or more images or epochs."
+                ).format(steps=summary.epochs * summary.batches_per_epoch, plateau=PLATEAU_STEPS)
             )
     elif summary.state in ("diverged", "crashed", "failed", "damaged"):
-        st.error(f"**{run_id}** {summary.state}: {plain(summary.message or '')}")
+        st.error(
+            _("**{run_id}** {state}: {message}").format(
+                run_id=run_id,
+                state=jobs.state_name(summary.state),
+                message=plain(summary.message or ""),
+            )
+        )
     elif summary.state == "stopped":
         st.warning(
-            f"**{run_id}** stopped after {summary.epochs_done} of {summary.epochs} epochs:"
-            " select it in the table below to resume it."
+            _(
+                "**{run_id}** stopped after {epochs_done} of {epochs} epochs: select it in the "
+                "table below to resume it."
+            ).format(run_id=run_id, epochs_done=summary.epochs_done, epochs=summary.epochs)
         )
 
 
@@ -415,8 +491,10 @@ def results_panel() -> None:
     summaries = read_summaries()
     if not summaries:
         st.info(
-            "No runs yet: start one above. The quick demo (one epoch on 40,000 images) learns"
-            " in a few seconds of training."
+            _(
+                "No runs yet: start one above. The quick demo (one epoch on 40,000 images) learns"
+                " in a few seconds of training."
+            )
         )
         return
     healthy = [s for s in summaries if not s.damaged]
@@ -465,40 +543,46 @@ def results_panel() -> None:
         for run_id in chosen
         if run_id in by_id and by_id[run_id].config is not None
     ]
-    if any(scheduled(config) for _, config in configs):
+    if any(scheduled(config) for _label, config in configs):
         st.plotly_chart(
             learning_rate_figure(configs), key="learning_rates", config={"displayModeBar": False}
         )
         st.caption(
-            "Why a schedule needs fewer steps: a high rate early crosses the loss plateau and"
-            " moves far, a rate that falls to almost 0 at the end settles into the minimum"
-            " instead of bouncing around it, and (Nesterov) momentum averages the noisy batch"
-            " gradients, so a larger batch can take a larger step. The lecture's constant"
-            " 0.1 for 20 epochs spends most of its steps bouncing at one rate."
+            _(
+                "Why a schedule needs fewer steps: a high rate early crosses the loss plateau and"
+                " moves far, a rate that falls to almost 0 at the end settles into the minimum"
+                " instead of bouncing around it, and (Nesterov) momentum averages the noisy batch"
+                " gradients, so a larger batch can take a larger step. The lecture's constant"
+                " 0.1 for 20 epochs spends most of its steps bouncing at one rate."
+            )
         )
     for run_id in chosen:
         if run_id in by_id:
             result_message(by_id[run_id])
     if groups:
         st.caption(
-            "Sweep: at α = 1 the loss stays near ln 10 ≈ 2.30 (chance) or diverges;"
-            " α = 0.1 goes down faster than α = 0.01, so 0.1 is chosen."
+            _(
+                "Sweep: at α = 1 the loss stays near ln 10 ≈ 2.30 (chance) or diverges;"
+                " α = 0.1 goes down faster than α = 0.01, so 0.1 is chosen."
+            )
         )
 
-    st.subheader("Runs")
-    st.caption("Select rows to overlay their curves.")
+    st.subheader(_("Runs"))
+    st.caption(_("Select rows to overlay their curves."))
     st.dataframe(
-        frame,
+        frame.rename(columns=lambda column: _(COLUMN_NAMES.get(column, column))),
         key="runs_table",
         on_select="rerun",
         selection_mode="multi-row",
         hide_index=True,
         column_config={
             # Pinned: at 1000 px the last columns scroll sideways, the run stays in sight.
-            "run": st.column_config.TextColumn(width="medium", pinned=True),
-            "val error": st.column_config.TextColumn(help="best validation error"),
-            "vs lecture": st.column_config.TextColumn(help="test risk − 0.0091"),
-            "time": st.column_config.TextColumn(help="minutes:seconds, start to end"),
+            _("run"): st.column_config.TextColumn(width="medium", pinned=True),
+            _("val error"): st.column_config.TextColumn(help=_("best validation error")),
+            _("vs lecture"): st.column_config.TextColumn(
+                help=_("test risk − {risk}").format(risk=LECTURE_TEST_RISK)
+            ),
+            _("time"): st.column_config.TextColumn(help=_("minutes:seconds, start to end")),
         },
     )
     damaged = [s for s in summaries if s.damaged]
@@ -506,30 +590,35 @@ def results_panel() -> None:
         with st.container(border=True):
             text, button = st.columns([4, 1], vertical_alignment="center")
             text.markdown(
-                f"**{summary.id}** is damaged and cannot be shown:"
-                f" {plain(summary.message or 'unreadable')}. Delete it, or repair the file by hand."
+                _(
+                    "**{run_id}** is damaged and cannot be shown: {reason}. Delete it, or repair "
+                    "the file by hand."
+                ).format(run_id=summary.id, reason=plain(summary.message or _("unreadable")))
             )
             if may_manage(summary.id):
                 delete_controls(summary.id, "damaged", button)
     for summary in summaries:
         if summary.missing:  # named now, not when someone clicks and it fails
             st.warning(
-                f"**{summary.id}** is missing files: "
-                + "; ".join(plain(problem) for problem in summary.missing)
-                + ".",
+                _("**{run_id}** is missing files: {problems}.").format(
+                    run_id=summary.id,
+                    problems="; ".join(plain(problem) for problem in summary.missing),
+                ),
                 icon=":material/folder_off:",
             )
     if len(chosen) == 1 and chosen[0] in by_id and not by_id[chosen[0]].damaged:
         summary = by_id[chosen[0]]
         if not may_manage(summary.id):
             st.caption(
-                f"{summary.id} was started from another browser: you can look at it, but only"
-                " its owner or the teacher can resume or delete it."
+                _(
+                    "{run_id} was started from another browser: you can look at it, but only its "
+                    "owner or the teacher can resume or delete it."
+                ).format(run_id=summary.id)
             )
             return
         left, middle, right = st.columns(3)
         if summary.state in ("stopped", "crashed", "failed") and left.button(
-            "Resume", key=f"resume_{summary.id}", icon=":material/play_arrow:"
+            _("Resume"), key=f"resume_{summary.id}", icon=":material/play_arrow:"
         ):
             try:
                 jobs.resume(Run(runs_root / summary.id), viewer, limit=run_limit)
@@ -537,7 +626,7 @@ def results_panel() -> None:
                 st.session_state.follow = [summary.id]
                 st.rerun()
             except (OSError, ValueError) as error:  # a full disk: core.files.StorageError
-                st.error(f"Could not resume it: {plain(error)}")
+                st.error(_("Could not resume it: {error}").format(error=plain(error)))
         if not summary.active:
             delete_controls(summary.id, "selected", right)
 
@@ -549,16 +638,17 @@ st.html(
     " *{transition:none!important;animation:none!important}</style>"
 )
 controls = st.columns([3, 2], vertical_alignment="bottom")
-controls[0].slider("Smoothing of the batch loss", 0.0, 0.99, 0.6, 0.01, key="smoothing")
-controls[1].toggle("Log scale", True, key="log_loss")
+controls[0].slider(_("Smoothing of the batch loss"), 0.0, 0.99, 0.6, 0.01, key="smoothing")
+controls[1].toggle(_("Log scale"), True, key="log_loss")
 
 # Poll only while something is queued or running; an idle page sends nothing.
 any_active = any(jobs.is_active(r) for r in list_runs(runs_root))
 st.caption(
-    f"Live: refreshing every {REFRESH_SECONDS:g} s (curves every {CHART_SECONDS:g} s)"
-    " while runs are active."
+    _(
+        "Live: refreshing every {refresh:g} s (curves every {charts:g} s) while runs are active."
+    ).format(refresh=REFRESH_SECONDS, charts=CHART_SECONDS)
     if any_active
-    else "Idle: nothing is running, so the page is not refreshing."
+    else _("Idle: nothing is running, so the page is not refreshing.")
 )
 st.fragment(progress_panel, run_every=REFRESH_SECONDS if any_active else None)()
 if ray_cluster and not student:

@@ -146,12 +146,10 @@ mnist_status_panel()
 digits = mnist_test_digits()
 if digits is not None:
     images, labels = digits
-    st.image(
-        digit_strip(images[:16]),
-        caption=_("The first 16 test digits: {labels}").format(
-            labels=ltr(" ".join(str(label) for label in labels[:16]))
-        ),
+    caption = _("The first 16 test digits: {labels}").format(
+        labels=ltr(" ".join(str(label) for label in labels[:16]))
     )
+    st.image(digit_strip(images[:16]), caption=caption, alt=caption)
 
 st.divider()
 st.subheader(_("Map of the app"))

@@ -149,9 +149,12 @@ def page_in(
     app = AppTest.from_file(str(REPO_ROOT / "dashboard/Home.py"), default_timeout=timeout)
     app.query_params.update(query or {})
     app.query_params["lang"] = language
-    if page != "pages/welcome.py":
-        app.switch_page(str(REPO_ROOT / page))
     app.run()
+    if page != "pages/welcome.py":
+        # After a first run: before it AppTest finds a page by its file name, and misses one
+        # that st.navigation registers under another url_path (groups-causal, lenet).
+        app.switch_page(str(REPO_ROOT / page))
+        app.run()
     return app
 
 

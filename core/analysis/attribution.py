@@ -24,6 +24,8 @@ import torch.nn.functional as F
 from captum.attr import InputXGradient, LayerAttribution, LayerGradCam, Occlusion, Saliency
 from torch import nn
 
+from core.i18n import _
+
 SIDE = 28
 # Deleting up to half of the pixels, in steps of 5%: a digit's ink is 10-25% of its pixels,
 # so every method has removed all of it well before the end of the curve.
@@ -62,7 +64,9 @@ def occlusion(
     x = _batch(image)
     if not 1 <= patch <= x.shape[-1] or not 1 <= stride <= patch:
         # A stride larger than the patch would leave pixels no patch covers.
-        raise ValueError(f"patch must be 1 to {x.shape[-1]}, and stride 1 to the patch size")
+        raise ValueError(
+            _("patch must be 1 to {size}, and stride 1 to the patch size").format(size=x.shape[-1])
+        )
     positions = (-(-(x.shape[-1] - patch) // stride) + 1) ** 2
     with torch.no_grad():
         attribution = Occlusion(_probabilities(model)).attribute(
@@ -188,7 +192,7 @@ def random_deletion_curve(
     """The same curve for pixels deleted in random order, averaged over `orderings` orders."""
     generator = np.random.default_rng(seed)
     pixels = _batch(image).numel()
-    orders = np.stack([generator.permutation(pixels) for _ in range(orderings)])
+    orders = np.stack([generator.permutation(pixels) for _order in range(orderings)])
     batch = _deletion_batch(image, orders, fractions, fill)
     probabilities = model(batch).softmax(dim=1)[:, int(target)].numpy()
     return probabilities.reshape(orderings, len(fractions)).mean(axis=0)

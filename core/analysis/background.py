@@ -37,6 +37,7 @@ from core.files import (
     is_storage_error,
     write_in_place,
 )
+from core.i18n import N_
 from core.runs.store import Run, RunDamagedError, open_run, read_json
 
 ANALYSIS_DIR = "analysis"
@@ -44,10 +45,11 @@ PROGRESS_FILE = "progress.json"
 LOCK_FILE = "analysis.lock"
 LOG_FILE = "analysis.log"
 PARTS = ("fgsm", "shift", "embedding")
+# What the page says the process is doing (marked for translation, translated where shown).
 PART_TITLES = {
-    "fgsm": "FGSM sweep (10,000 digits x 7 epsilons)",
-    "shift": "accuracy against shift (10,000 digits x 26 shifts)",
-    "embedding": "F6 embedding (PCA and t-SNE of 10,000 digits)",
+    "fgsm": N_("FGSM sweep (10,000 digits x 7 epsilons)"),
+    "shift": N_("accuracy against shift (10,000 digits x 26 shifts)"),
+    "embedding": N_("F6 embedding (PCA and t-SNE of 10,000 digits)"),
 }
 NICENESS = 10  # below the page and any training run: this can wait
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.files import atomic_write, is_storage_error
+from core.i18n import _
 from core.runs.store import Run, RunDamagedError
 
 EVALUATION_FILE = "evaluation.npz"
@@ -98,7 +99,7 @@ def run_model(run: Run, epoch: int | None = None):
     if epoch is None:
         if not run.has_checkpoint("best"):
             raise FileNotFoundError(
-                f"run {run.id} has no best.pt yet: it has not finished an epoch"
+                _("run {run} has no best.pt yet: it has not finished an epoch").format(run=run.id)
             )
         state = run.load_checkpoint("best")
     else:
@@ -109,7 +110,9 @@ def run_model(run: Run, epoch: int | None = None):
     except (RuntimeError, KeyError, TypeError) as error:
         file = "best.pt" if epoch is None else f"epochs/epoch-{epoch:03d}.pt"
         first = str(error).strip().splitlines()[0][:120] if str(error).strip() else ""
-        raise RunDamagedError(file, f"does not fit the run's architecture ({first})") from None
+        raise RunDamagedError(
+            file, _("does not fit the run's architecture ({error})").format(error=first)
+        ) from None
     return model.eval()
 
 
@@ -127,7 +130,7 @@ def evaluate_run(run: Run, data_dir: str | None = None, epoch: int | None = None
 
     model = run_model(run, epoch)
     images, labels = mnist.load_test_set(data_dir)
-    _, _, probabilities = evaluate(model, images, labels, torch.device("cpu"))
+    _loss, _errors, probabilities = evaluate(model, images, labels, torch.device("cpu"))
     result = Evaluation(labels.numpy().astype(np.int64), probabilities.numpy().astype(np.float32))
     buffer = io.BytesIO()
     np.savez_compressed(buffer, labels=result.labels, probabilities=result.probabilities)

@@ -25,6 +25,8 @@ from torch import nn
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
+from core.i18n import N_
+
 EPSILONS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 BATCH = (
     2048  # core.training.steps.evaluate's batch: the same batches give the same logits, bit for bit
@@ -147,10 +149,10 @@ def transformation_curves(model: nn.Module, image: torch.Tensor) -> list[Transfo
     """The ten probabilities of one digit as it is shifted (-6..6 px either way), rotated
     (-60..60 degrees) and scaled (0.5..1.5)."""
     settings = {
-        ("horizontal shift", "px"): [dict(dx=s) for s in SHIFTS],
-        ("vertical shift", "px"): [dict(dy=s) for s in SHIFTS],
-        ("rotation", "°"): [dict(angle=a) for a in ANGLES],
-        ("scale", "×"): [dict(scale=s) for s in SCALES],
+        (N_("horizontal shift"), "px"): [dict(dx=s) for s in SHIFTS],
+        (N_("vertical shift"), "px"): [dict(dy=s) for s in SHIFTS],
+        (N_("rotation"), "°"): [dict(angle=a) for a in ANGLES],
+        (N_("scale"), "×"): [dict(scale=s) for s in SCALES],
     }
     values = {"horizontal shift": SHIFTS, "vertical shift": SHIFTS, "rotation": ANGLES}
     curves = []

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from core.convolution.reference import Pair
+from core.i18n import N_, _
 
 OPERATIONS = ("conv", "transposed", "max", "avg")
 TOLERANCE = 1e-5
@@ -118,6 +119,9 @@ def _number(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
+CHANNEL = (N_("channel"),)  # the input's blocks, as the generated code's comments name them
+
+
 def tensor_literal(array: np.ndarray, names: tuple[str, ...] = (), indent: int = 4) -> str:
     """A nested list of the array's numbers: the innermost rows one line each, every block of
     the outer axes under a comment that names it (`names`, outermost first)."""
@@ -128,7 +132,7 @@ def tensor_literal(array: np.ndarray, names: tuple[str, ...] = (), indent: int =
     parts = []
     for index, part in enumerate(array):
         if names and array.ndim > 2:
-            parts.append(f"{pad}# {names[0]} {index}")
+            parts.append(f"{pad}# {_(names[0])} {index}")
         parts.append(f"{pad}{tensor_literal(part, names[1:], indent + 4)},")
     return "[\n" + "\n".join(parts) + "\n" + " " * (indent - 4) + "]"
 
@@ -140,17 +144,17 @@ def _python(value: object) -> str:
 def describe(spec: LayerSpec) -> str:
     """One line: what the layer is."""
     words = {
-        "conv": "convolution",
-        "transposed": "transposed convolution",
-        "max": "max pooling",
-        "avg": "average pooling",
+        "conv": N_("convolution"),
+        "transposed": N_("transposed convolution"),
+        "max": N_("max pooling"),
+        "avg": N_("average pooling"),
     }
     extras = []
     if spec.flip:
-        extras.append("true convolution (kernel flipped)")
+        extras.append(_("true convolution (kernel flipped)"))
     if spec.relu:
         extras.append("ReLU")
-    return f"{spec.dims}D {words[spec.op]}" + (f", {', '.join(extras)}" if extras else "")
+    return f"{spec.dims}D {_(words[spec.op])}" + (f", {', '.join(extras)}" if extras else "")
 
 
 def printout(shape: tuple[int, ...], index: tuple[int, ...], value: float) -> str:
@@ -166,20 +170,26 @@ def python_source(spec: LayerSpec) -> str:
     shape = "[channels, length]" if spec.dims == 1 else "[channels, height, width]"
     single = spec.x[:, 0, :] if spec.dims == 1 else spec.x
     lines = [
-        '"""PyTorch twin of the convolution explorer.',
+        '"""' + _("PyTorch twin of the convolution explorer."),
         "",
-        f"The layer: {describe(spec)}.",
+        _("The layer: {layer}.").format(layer=describe(spec)),
         "",
-        "Run: python <this file> (needs torch). It prints the output's",
-        "shape and the output cell selected in the explorer.",
+        *_(
+            "Run: python <this file> (needs torch). It prints the output's\n"
+            "shape and the output cell selected in the explorer."
+        ).splitlines(),
         '"""',
         "",
         "import torch",
         "from torch import nn",
         "",
-        f"# The explorer's input, {shape}, float64 as",
-        "# the explorer computes; [None] makes a batch of one.",
-        f"x = torch.tensor({tensor_literal(single, ('channel',))}, dtype=torch.float64)[None]",
+        *_(
+            "# The explorer's input, {shape}, float64 as\n"
+            "# the explorer computes; [None] makes a batch of one."
+        )
+        .format(shape=shape)
+        .splitlines(),
+        f"x = torch.tensor({tensor_literal(single, CHANNEL)}, dtype=torch.float64)[None]",
         "",
         f"layer = nn.{spec.layer_name}(",
         f"    {arguments},",
@@ -191,19 +201,20 @@ def python_source(spec: LayerSpec) -> str:
         if spec.op == "transposed":
             layout = "[in, out / groups, *kernel]"
             names = (
-                "input channel",
-                "output channel" + (" of its group" if spec.groups > 1 else ""),
+                N_("input channel"),
+                N_("output channel of its group") if spec.groups > 1 else N_("output channel"),
             )
         else:
             layout = "[out, in / groups, *kernel]"
             names = (
-                "output channel",
-                "input channel" + (" of its group" if spec.groups > 1 else ""),
+                N_("output channel"),
+                N_("input channel of its group") if spec.groups > 1 else N_("input channel"),
             )
         lines += [
             "",
-            f"# The explorer's kernels, {layout},",
-            "# instead of torch's random initial weights.",
+            *_("# The explorer's kernels, {layout},\n# instead of torch's random initial weights.")
+            .format(layout=layout)
+            .splitlines(),
             f"kernels = torch.tensor({tensor_literal(spec.torch_weight(), names)},"
             " dtype=torch.float64)",
         ]
@@ -213,8 +224,13 @@ def python_source(spec: LayerSpec) -> str:
         if spec.flip:
             dims = "(-1,)" if spec.dims == 1 else "(-2, -1)"
             lines += [
-                "    # PyTorch's convolution is cross-correlation: a true",
-                "    # convolution flips the kernel first.",
+                *(
+                    "    " + line
+                    for line in _(
+                        "# PyTorch's convolution is cross-correlation: a true\n"
+                        "# convolution flips the kernel first."
+                    ).splitlines()
+                ),
                 f"    layer.weight.copy_(torch.flip(kernels, dims={dims}))",
             ]
         else:
@@ -228,7 +244,7 @@ def python_source(spec: LayerSpec) -> str:
     lines += [
         "",
         'print("shape:", tuple(y.shape))',
-        "# + 0.0: a negative zero prints as 0, as in the explorer",
+        _("# + 0.0: a negative zero prints as 0, as in the explorer"),
         f'print("y[{index}] =", f"{{y[{index}].item() + 0.0:.6g}}")',
         "",
     ]

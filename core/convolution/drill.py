@@ -25,30 +25,31 @@ from core.convolution.arithmetic import (
     conv_transpose_output_size,
     dilated_kernel_span,
 )
+from core.i18n import N_, _
 
 LEVELS = {
-    "lecture": "the lecture's eight cases",
-    "1": "level 1: 1D",
-    "2": "level 2: 2D with padding and stride",
-    "3": "level 3: dilation, channels, groups, transposed",
+    "lecture": N_("the lecture's eight cases"),
+    "1": N_("level 1: 1D"),
+    "2": N_("level 2: 2D with padding and stride"),
+    "3": N_("level 3: dilation, channels, groups, transposed"),
 }
 FIELDS = ("shape", "params", "macs", "field")
 FIELD_NAMES = {
-    "shape": "output shape",
-    "params": "parameters",
-    "macs": "MACs",
-    "field": "receptive field",
+    "shape": N_("output shape"),
+    "params": N_("parameters"),
+    "macs": N_("MACs"),
+    "field": N_("receptive field"),
 }
 # The lecture's cases (LESSON.md section 6): input, kernel, padding, stride, dilation.
 LECTURE_CASES = (
-    ("no padding, no strides", 4, 3, 0, 1, 1),
-    ("arbitrary padding", 5, 4, 2, 1, 1),
-    ("half (same) padding", 5, 3, 1, 1, 1),
-    ("full padding", 5, 3, 2, 1, 1),
-    ("no padding, strides", 5, 3, 0, 2, 1),
-    ("padding, strides", 5, 3, 1, 2, 1),
-    ("padding, strides (odd)", 6, 3, 1, 2, 1),
-    ("dilation", 7, 3, 0, 1, 2),
+    (N_("no padding, no strides"), 4, 3, 0, 1, 1),
+    (N_("arbitrary padding"), 5, 4, 2, 1, 1),
+    (N_("half (same) padding"), 5, 3, 1, 1, 1),
+    (N_("full padding"), 5, 3, 2, 1, 1),
+    (N_("no padding, strides"), 5, 3, 0, 2, 1),
+    (N_("padding, strides"), 5, 3, 1, 2, 1),
+    (N_("padding, strides (odd)"), 6, 3, 1, 2, 1),
+    (N_("dilation"), 7, 3, 0, 1, 2),
 )
 MAX_SEED = 99_999
 
@@ -132,28 +133,33 @@ class Question:
     def describe(self) -> list[tuple[str, str]]:
         """(setting, value) rows that state the question, nothing of the answer. Sizes read
         C × H × W; per-axis settings (padding, stride, ...) read 'rows, cols', not being sizes."""
-        axes = "" if self.dims == 1 else " (rows, cols)"
+        axes = "" if self.dims == 1 else " " + _("(rows, cols)")
 
         def setting(values: tuple[int, ...]) -> str:
             return ", ".join(map(str, values))
 
         rows = [
-            ("layer", ("transposed " if self.transposed else "") + f"conv {self.dims}D"),
             (
-                "input (C × L)" if self.dims == 1 else "input (C × H × W)",
+                _("layer"),
+                (_("transposed conv {dims}D") if self.transposed else _("conv {dims}D")).format(
+                    dims=self.dims
+                ),
+            ),
+            (
+                _("input (C × L)") if self.dims == 1 else _("input (C × H × W)"),
                 "×".join(map(str, (self.in_channels, *self.size))),
             ),
-            ("kernel", "×".join(map(str, self.kernel))),
-            ("padding" + (axes or " (each side)"), setting(self.padding)),
-            ("stride" + axes, setting(self.stride)),
-            ("dilation" + axes, setting(self.dilation)),
+            (_("kernel"), "×".join(map(str, self.kernel))),
+            (_("padding") + (axes or " " + _("(each side)")), setting(self.padding)),
+            (_("stride") + axes, setting(self.stride)),
+            (_("dilation") + axes, setting(self.dilation)),
         ]
         if self.transposed:
-            rows.append(("output padding" + axes, setting(self.output_padding)))
+            rows.append((_("output padding") + axes, setting(self.output_padding)))
         rows += [
-            ("output channels", str(self.out_channels)),
-            ("groups", str(self.groups)),
-            ("bias", "yes" if self.bias else "no"),
+            (_("output channels"), str(self.out_channels)),
+            (_("groups"), str(self.groups)),
+            (_("bias"), _("yes") if self.bias else _("no")),
         ]
         return rows
 
@@ -190,7 +196,7 @@ def _valid(question: Question) -> bool:
 
 def _random(level: int, seed: int) -> Question:
     rng = random.Random(seed * 10 + level)
-    for _ in range(1000):
+    for _attempt in range(1000):
         question = _draw(level, seed, rng)
         if _valid(question):
             return question
@@ -202,7 +208,7 @@ def _draw(level: int, seed: int, rng: random.Random) -> Question:
     if level == 1:
         return Question(
             code=code,
-            title="1D convolution",
+            title=_("1D convolution"),
             size=(rng.randint(4, 16),),
             kernel=(rng.randint(1, 5),),
             padding=(rng.randint(0, 2),),
@@ -219,7 +225,7 @@ def _draw(level: int, seed: int, rng: random.Random) -> Question:
         s = rng.randint(1, 3)
         return Question(
             code=code,
-            title="2D convolution",
+            title=_("2D convolution"),
             size=(h, w),
             kernel=(k, k),
             padding=(p, p),
@@ -240,7 +246,7 @@ def _draw(level: int, seed: int, rng: random.Random) -> Question:
         k = rng.randint(2, 4)
         return Question(
             code=code,
-            title="2D transposed convolution",
+            title=_("2D transposed convolution"),
             size=(h, h),
             kernel=(k, k),
             padding=(rng.randint(0, 2),) * 2,
@@ -257,7 +263,11 @@ def _draw(level: int, seed: int, rng: random.Random) -> Question:
     d = rng.randint(1, 3)
     return Question(
         code=code,
-        title="2D convolution with dilation" + (" and groups" if groups > 1 else ""),
+        title=(
+            _("2D convolution with dilation and groups")
+            if groups > 1
+            else _("2D convolution with dilation")
+        ),
         size=(n, n),
         kernel=(rng.randint(2, 4),) * 2,
         padding=(rng.randint(0, 3),) * 2,
@@ -275,7 +285,7 @@ def lecture_question(index: int) -> Question:
     name, size, kernel, padding, stride, dilation = LECTURE_CASES[index - 1]
     return Question(
         code=f"case-{index}",
-        title=f"lecture case {index}: {name}",
+        title=_("lecture case {index}: {name}").format(index=index, name=_(name)),
         size=(size, size),
         kernel=(kernel, kernel),
         padding=(padding, padding),
@@ -314,7 +324,7 @@ def layer_question(
 
     counts = (*size, *kernel, *stride, *dilation, in_channels, out_channels, groups)
     if min(counts) < 1:
-        raise ValueError("sizes, kernels, strides, dilations, channels and groups are 1 or more")
+        raise ValueError(_("sizes, kernels, strides, dilations, channels and groups are 1 or more"))
 
     dims = len(size)
     code = (
@@ -324,7 +334,11 @@ def layer_question(
     )
     question = Question(
         code=code,
-        title=f"a {dims}D {'transposed ' if transposed else ''}convolution from the explorer",
+        title=(
+            _("a {dims}D transposed convolution from the explorer")
+            if transposed
+            else _("a {dims}D convolution from the explorer")
+        ).format(dims=dims),
         size=tuple(size),
         kernel=tuple(kernel),
         padding=tuple(padding),
@@ -338,7 +352,7 @@ def layer_question(
         output_padding=tuple(output_padding or (0,) * dims) if transposed else (),
     )
     if not _valid(question):
-        raise ValueError(f"the layer {code} has no output")
+        raise ValueError(_("the layer {code} has no output").format(code=code))
     return question
 
 
@@ -346,12 +360,14 @@ def _from_layer_code(match: re.Match) -> Question:
     kind, dims = match.group(1), int(match.group(2))
     parts = [tuple(int(v) for v in match.group(i).split(".")) for i in range(3, 8)]
     if any(len(part) != dims for part in parts):
-        raise ValueError(f"a {dims}D layer code has {dims} number(s) an axis")
+        raise ValueError(_("a {dims}D layer code has {dims} number(s) an axis").format(dims=dims))
     if kind == "L" and match.group(12):
-        raise ValueError("only a transposed layer (T) has an output padding")
+        raise ValueError(_("only a transposed layer (T) has an output padding"))
     output = tuple(int(v) for v in match.group(12).split(".")) if match.group(12) else ()
     if kind == "T" and len(output) != dims:
-        raise ValueError(f"a {dims}D transposed layer code ends with its output padding")
+        raise ValueError(
+            _("a {dims}D transposed layer code ends with its output padding").format(dims=dims)
+        )
     return layer_question(
         *parts,
         in_channels=int(match.group(8)),
@@ -372,8 +388,10 @@ def question_from_code(code: str) -> Question:
     match = re.fullmatch(r"case-([1-8])|([123])-(\d{1,5})", code.strip())
     if not match:
         raise ValueError(
-            f"a question code is case-1 ... case-{len(LECTURE_CASES)}, <level 1-3>-<seed"
-            f" 0-{MAX_SEED}> or a layer from the explorer, got {code[:30]!r}"
+            _(
+                "a question code is case-1 ... case-{count}, <level 1-3>-<seed 0-{MAX_SEED}> or a "
+                "layer from the explorer, got {code!r}"
+            ).format(count=len(LECTURE_CASES), MAX_SEED=MAX_SEED, code=code[:30])
         )
     if match.group(1):
         return lecture_question(int(match.group(1)))
@@ -385,7 +403,11 @@ def next_code(level: str, rng: random.Random, current: str | None = None) -> str
     question" must not show the question just answered again (1 draw in 8 for the lecture's
     cases)."""
     if level not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+        raise ValueError(
+            _("level must be one of {join}, got {level!r}").format(
+                join=", ".join(LEVELS), level=level
+            )
+        )
     while True:
         if level == "lecture":
             code = f"case-{rng.randint(1, len(LECTURE_CASES))}"
@@ -417,11 +439,11 @@ def parse_numbers(text: str) -> list[Fraction]:
     tokens = re.findall(r"-?\d+(?:\.\d+)?(?:/\d+)?", cleaned)
     rest = re.sub(r"-?\d+(?:\.\d+)?(?:/\d+)?", "", cleaned)
     if not tokens or re.search(r"[^\s×xX*,;()\[\]]", rest):
-        raise ValueError(f"not a number or a shape: {text[:30]!r}")
+        raise ValueError(_("not a number or a shape: {text!r}").format(text=text[:30]))
     try:
         return [Fraction(token) for token in tokens]
     except ZeroDivisionError:
-        raise ValueError(f"division by zero in {text[:30]!r}") from None
+        raise ValueError(_("division by zero in {text!r}").format(text=text[:30])) from None
 
 
 @dataclass
@@ -449,48 +471,54 @@ def _axis_candidates(q: Question, a: int) -> _Candidates:
         forward = (n + 2 * p - span) // s + 1 if n + 2 * p >= span else None
         found.add(
             forward,
-            "used the convolution formula",
-            f"that is the plain convolution's output; a transposed convolution goes the other"
-            f" way: (n − 1)·s − 2p + d(k − 1) + output padding + 1 = ({n} − 1)·{s} − 2·{p} +"
-            f" {d}·({k} − 1) + {op} + 1",
+            N_("used the convolution formula"),
+            _(
+                "that is the plain convolution's output; a transposed convolution goes the other "
+                "way: (n − 1)·s − 2p + d(k − 1) + output padding + 1 = ({n} − 1)·{s} − 2·{p} + "
+                "{d}·({k} − 1) + {op} + 1"
+            ).format(n=n, s=s, p=p, d=d, k=k, op=op),
         )
         found.add(
             (n - 1) * s - 2 * p + span,
-            "forgot the output padding",
-            f"add the output padding ({op}): it is added once, on the bottom/right",
+            N_("forgot the output padding"),
+            _("add the output padding ({op}): it is added once, on the bottom/right").format(op=op),
         )
         found.add(
             (n - 1) * s + 2 * p + span + op,
-            "added the padding",
-            "a transposed convolution removes its padding from the output: −2p, not +2p",
+            N_("added the padding"),
+            _("a transposed convolution removes its padding from the output: −2p, not +2p"),
         )
         found.add(
             n * s - 2 * p + span + op,
-            "multiplied n by the stride",
-            f"the input's {n} cells have {n - 1} gaps between them: (n − 1)·s",
+            N_("multiplied n by the stride"),
+            _("the input's {n} cells have {value} gaps between them: (n − 1)·s").format(
+                n=n, value=n - 1
+            ),
         )
         found.add(
             (n - 1) * s - 2 * p + k + op,
-            "ignored dilation",
-            f"a dilated kernel spans d(k − 1) + 1 = {span} cells, not {k}",
+            N_("ignored dilation"),
+            _("a dilated kernel spans d(k − 1) + 1 = {span} cells, not {k}").format(span=span, k=k),
         )
         found.add(
             (n - 1) * s - p + span + op,
-            "counted padding once",
-            "padding is removed on both sides: 2p",
+            N_("counted padding once"),
+            _("padding is removed on both sides: 2p"),
         )
         return found
     exact = Fraction(n + 2 * p - span, s) + 1
     found.add(
         exact,
-        "forgot the floor",
-        f"({n} + 2·{p} − {span})/{s} + 1 = {float(exact):g} is not whole: the last window must"
-        f" fit inside the padded input, so round down: ⌊{float(exact - 1):g}⌋ + 1",
+        N_("forgot the floor"),
+        _(
+            "({n} + 2·{p} − {span})/{s} + 1 = {float:g} is not whole: the last window must fit "
+            "inside the padded input, so round down: ⌊{float2:g}⌋ + 1"
+        ).format(n=n, p=p, span=span, s=s, float=float(exact), float2=float(exact - 1)),
     )
     found.add(
         math.ceil(exact - 1) + 1,
-        "rounded up",
-        "a window that would stick out of the padded input does not count: round down (floor)",
+        N_("rounded up"),
+        _("a window that would stick out of the padded input does not count: round down (floor)"),
     )
 
     def formula(size: int, pad2: int, kernel_span: int, stride: int, plus: int = 1) -> int | None:
@@ -499,38 +527,46 @@ def _axis_candidates(q: Question, a: int) -> _Candidates:
 
     found.add(
         formula(n, 2 * p, k, s),
-        "ignored dilation",
-        f"a kernel of {k} taps spread {d} apart spans d(k − 1) + 1 = {span} cells, not {k}",
+        N_("ignored dilation"),
+        _(
+            "a kernel of {k} taps spread {d} apart spans d(k − 1) + 1 = {span} cells, not {k}"
+        ).format(k=k, d=d, span=span),
     )
     found.add(
         formula(n, 2 * p, d * k, s),
-        "used d·k for the span",
-        f"the dilated kernel spans d(k − 1) + 1 = {span} cells, not d·k = {d * k}",
+        N_("used d·k for the span"),
+        _("the dilated kernel spans d(k − 1) + 1 = {span} cells, not d·k = {value}").format(
+            span=span, value=d * k
+        ),
     )
     found.add(
         formula(n, p, span, s),
-        "counted padding once",
-        f"padding is added on both sides: n + 2p = {n + 2 * p}, not {n + p}",
+        N_("counted padding once"),
+        _("padding is added on both sides: n + 2p = {value}, not {value2}").format(
+            value=n + 2 * p, value2=n + p
+        ),
     )
     found.add(
         formula(n, 0, span, s),
-        "ignored the padding",
-        f"the padded input is n + 2p = {n + 2 * p} cells long",
+        N_("ignored the padding"),
+        _("the padded input is n + 2p = {value} cells long").format(value=n + 2 * p),
     )
     found.add(
         formula(n, 2 * p, span, 1),
-        "ignored the stride",
-        f"the window moves {s} cells at a time: divide by the stride",
+        N_("ignored the stride"),
+        _("the window moves {s} cells at a time: divide by the stride").format(s=s),
     )
     found.add(
         formula(n, 2 * p, span, s, plus=0),
-        "forgot the + 1",
-        "the first window also counts: ⌊(n + 2p − span)/s⌋ + 1",
+        N_("forgot the + 1"),
+        _("the first window also counts: ⌊(n + 2p − span)/s⌋ + 1"),
     )
     found.add(
         formula(n, 2 * p, span - 1, s),
-        "forgot the − 1",
-        f"the formula is ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1: the span is {span}, not {span - 1}",
+        N_("forgot the − 1"),
+        _("the formula is ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1: the span is {span}, not {value}").format(
+            span=span, value=span - 1
+        ),
     )
     return found
 
@@ -543,8 +579,10 @@ def _grade_shape(q: Question, text: str) -> Feedback:
             return Feedback(
                 "shape",
                 False,
-                f"give the output channels too: C_out × {'H × W' if q.dims == 2 else 'L'}",
-                "left out the channels",
+                _("give the output channels too: C_out × {axes}").format(
+                    axes="H × W" if q.dims == 2 else "L"
+                ),
+                N_("left out the channels"),
                 right,
             )
         numbers = [Fraction(1), *numbers]
@@ -552,44 +590,61 @@ def _grade_shape(q: Question, text: str) -> Feedback:
         return Feedback(
             "shape",
             False,
-            f"a {q.dims}D output has the shape C_out × {'H × W' if q.dims == 2 else 'L'}"
-            f" ({q.dims + 1} numbers), you gave {len(numbers)}",
-            "wrong number of dimensions",
+            _(
+                "a {dims}D output has the shape C_out × {axes} ({count} numbers), you gave {given}"
+            ).format(
+                dims=q.dims,
+                axes="H × W" if q.dims == 2 else "L",
+                count=q.dims + 1,
+                given=len(numbers),
+            ),
+            N_("wrong number of dimensions"),
             right,
         )
     if tuple(numbers) == q.shape:
-        return Feedback("shape", True, "right", None, right)
+        return Feedback("shape", True, _("right"), None, right)
     if numbers[0] != q.out_channels:
         if numbers[0] == q.in_channels:
             name, message = (
-                "used the input channels",
-                f"the output has one channel per kernel stack: C_out = {q.out_channels}",
+                N_("used the input channels"),
+                _("the output has one channel per kernel stack: C_out = {count}").format(
+                    count=q.out_channels
+                ),
             )
         else:
-            name, message = None, f"the output has C_out = {q.out_channels} channels"
+            name = None
+            message = _("the output has C_out = {count} channels").format(count=q.out_channels)
         return Feedback("shape", False, message, name, right)
     for a in range(q.dims):
         given, good = numbers[1 + a], q.out_size[a]
         if given == good:
             continue
-        axis = ("height", "width")[a] if q.dims == 2 else "length"
+        axis = (_("height"), _("width"))[a] if q.dims == 2 else _("length")
         named = _axis_candidates(q, a).match(given, good)
         if named:
-            return Feedback("shape", False, f"{axis}: {named[1]}", named[0], right)
+            return Feedback(
+                "shape", False, f"{axis}: {named[1]}", named[0], right
+            )  # both translated
         return Feedback(
-            "shape", False, f"{axis}: not {_show(given)}; recompute with the formula", None, right
+            "shape",
+            False,
+            _("{axis}: not {show}; recompute with the formula").format(
+                axis=axis, show=_show(given)
+            ),
+            None,
+            right,
         )
-    return Feedback("shape", False, "not this shape", None, right)  # pragma: no cover
+    return Feedback("shape", False, _("not this shape"), None, right)  # pragma: no cover
 
 
 def _grade_count(q: Question, name: str, text: str) -> Feedback:
     right = q.params if name == "params" else q.macs
     numbers = parse_numbers(text)
     if len(numbers) != 1:
-        return Feedback(name, False, "give one number", "not one number", str(right))
+        return Feedback(name, False, _("give one number"), N_("not one number"), str(right))
     given = numbers[0]
     if given == right:
-        return Feedback(name, True, "right", None, str(right))
+        return Feedback(name, True, _("right"), None, str(right))
     k = math.prod(q.kernel)
     span = math.prod(dilated_kernel_span(kk, d) for kk, d in zip(q.kernel, q.dilation, strict=True))
     c_in, c_out, g = q.in_channels, q.out_channels, q.groups
@@ -598,86 +653,110 @@ def _grade_count(q: Question, name: str, text: str) -> Feedback:
     found = _Candidates()
     if name == "params":
         weights = per_in * c_out * k
-        found.add(weights, "forgot the bias", f"add one bias per output channel: + {c_out}")
-        found.add(weights + c_out, "counted a bias", "this layer has no bias (bias = no)")
+        found.add(
+            weights,
+            N_("forgot the bias"),
+            _("add one bias per output channel: + {c_out}").format(c_out=c_out),
+        )
+        found.add(weights + c_out, N_("counted a bias"), _("this layer has no bias (bias = no)"))
         found.add(
             c_in * c_out * k + bias,
-            "ignored the groups",
-            f"with {g} groups each kernel spans only C_in/g = {per_in} input channels",
+            N_("ignored the groups"),
+            _("with {g} groups each kernel spans only C_in/g = {per_in} input channels").format(
+                g=g, per_in=per_in
+            ),
         )
         found.add(
             c_out * k + bias,
-            "multiplied by the wrong channels",
-            f"each of the C_out = {c_out} kernel stacks spans C_in/g = {per_in} input channels",
+            N_("multiplied by the wrong channels"),
+            _(
+                "each of the C_out = {c_out} kernel stacks spans C_in/g = {per_in} input channels"
+            ).format(c_out=c_out, per_in=per_in),
         )
         found.add(
             per_in * k + (1 if q.bias else 0),
-            "multiplied by the wrong channels",
-            f"there is one kernel stack per output channel: × C_out = {c_out}",
+            N_("multiplied by the wrong channels"),
+            _("there is one kernel stack per output channel: × C_out = {c_out}").format(
+                c_out=c_out
+            ),
         )
         found.add(
             weights + c_in,
-            "one bias per input channel",
-            f"one bias per output channel (C_out = {c_out}), not per input channel",
+            N_("one bias per input channel"),
+            _("one bias per output channel (C_out = {c_out}), not per input channel").format(
+                c_out=c_out
+            ),
         )
         found.add(
             per_in * c_out * span + bias,
-            "counted the dilated span",
-            "dilation spreads the taps apart but adds no weights",
+            N_("counted the dilated span"),
+            _("dilation spreads the taps apart but adds no weights"),
         )
         found.add(
-            q.macs, "gave the MACs", "weights are shared: the count does not grow with the input"
+            q.macs,
+            N_("gave the MACs"),
+            _("weights are shared: the count does not grow with the input"),
         )
         if q.dims == 2:
             found.add(
                 per_in * c_out * q.kernel[0] + bias,
-                "counted one kernel axis",
-                f"a 2D kernel has K_h·K_w = {k} weights",
+                N_("counted one kernel axis"),
+                _("a 2D kernel has K_h·K_w = {k} weights").format(k=k),
             )
     else:
         positions = math.prod(q.size if q.transposed else q.out_size)
         other = math.prod(q.out_size if q.transposed else q.size)
         found.add(
             right + c_out * math.prod(q.out_size) if q.bias else None,
-            "counted the bias",
-            "adding a bias is not a multiply-accumulate: MACs leave it out",
+            N_("counted the bias"),
+            _("adding a bias is not a multiply-accumulate: MACs leave it out"),
         )
         found.add(
             right // per_in * c_in,
-            "ignored the groups",
-            f"with {g} groups each output reads only C_in/g = {per_in} input channels",
+            N_("ignored the groups"),
+            _("with {g} groups each output reads only C_in/g = {per_in} input channels").format(
+                g=g, per_in=per_in
+            ),
         )
         if q.transposed:
             found.add(
                 c_out * math.prod(q.out_size) * per_in * k,
-                "used the output positions",
-                f"in a transposed convolution each of the {positions} input positions scatters"
-                " its kernels: C_in · positions_in · C_out/g · K",
+                N_("used the output positions"),
+                _(
+                    "in a transposed convolution each of the {positions} input positions scatters "
+                    "its kernels: C_in · positions_in · C_out/g · K"
+                ).format(positions=positions),
             )
         else:
             found.add(
                 c_out * other * per_in * k,
-                "used the input size",
-                f"one window per output cell: {positions} output positions, not {other}",
+                N_("used the input size"),
+                _("one window per output cell: {positions} output positions, not {other}").format(
+                    positions=positions, other=other
+                ),
             )
         if q.transposed:
             channel_factors = ((c_in, "C_in"), (c_out // g, "C_out/g"))
         else:
             channel_factors = ((per_in, "C_in/g"), (c_out, "C_out"))
         for factor, label in channel_factors:
-            found.add(right // factor, "multiplied by the wrong channels", f"× {label} = {factor}")
+            found.add(
+                right // factor, N_("multiplied by the wrong channels"), f"× {label} = {factor}"
+            )
         found.add(
             right // k * span,
-            "counted the dilated span",
-            "dilation spreads the taps apart but adds no multiplications",
+            N_("counted the dilated span"),
+            _("dilation spreads the taps apart but adds no multiplications"),
         )
         found.add(
-            q.params, "gave the parameters", "MACs: every weight works once per output position"
+            q.params,
+            N_("gave the parameters"),
+            _("MACs: every weight works once per output position"),
         )
     named = found.match(given, right)
     if named:
         return Feedback(name, False, named[1], named[0], str(right))
-    return Feedback(name, False, f"not {_show(given)}", None, str(right))
+    return Feedback(name, False, _("not {show}").format(show=_show(given)), None, str(right))
 
 
 def _grade_field(q: Question, text: str) -> Feedback:
@@ -687,12 +766,14 @@ def _grade_field(q: Question, text: str) -> Feedback:
     if len(numbers) == 1 and q.dims == 2 and len(set(right)) == 1:
         numbers = numbers * 2  # "5" for a square 5×5 field
     if tuple(numbers) == right:
-        return Feedback("field", True, "right", None, q.answer("field"))
+        return Feedback("field", True, _("right"), None, q.answer("field"))
     if len(numbers) != q.dims:
         return Feedback(
             "field",
             False,
-            f"give {q.dims} number{'s' if q.dims > 1 else ''}",
+            (_("give {dims} numbers") if q.dims > 1 else _("give {dims} number")).format(
+                dims=q.dims
+            ),
             None,
             q.answer("field"),
         )
@@ -701,31 +782,35 @@ def _grade_field(q: Question, text: str) -> Feedback:
         if given == right[a]:
             continue
         if given == k:
-            return Feedback(
-                "field", False, f"dilation {d} spreads the {k} taps: d(k − 1) + 1 = {right[a]}",
-                "ignored dilation", q.answer("field"),
-            )  # fmt: skip
+            message = _("dilation {d} spreads the {k} taps: d(k − 1) + 1 = {right}").format(
+                d=d, k=k, right=right[a]
+            )
+            return Feedback("field", False, message, N_("ignored dilation"), q.answer("field"))
         if given == d * k:
-            return Feedback(
-                "field", False, f"d(k − 1) + 1 = {right[a]}, not d·k", "used d·k for the span",
-                q.answer("field"),
-            )  # fmt: skip
+            message = _("d(k − 1) + 1 = {right}, not d·k").format(right=right[a])
+            return Feedback("field", False, message, N_("used d·k for the span"), q.answer("field"))
         return Feedback(
             "field",
             False,
-            f"one output cell sees d(k − 1) + 1 = {right[a]} cells",
+            _("one output cell sees d(k − 1) + 1 = {right} cells").format(right=right[a]),
             None,
             q.answer("field"),
         )
-    return Feedback("field", False, "not this field", None, q.answer("field"))  # pragma: no cover
+    return Feedback(
+        "field", False, _("not this field"), None, q.answer("field")
+    )  # pragma: no cover
 
 
 def grade(question: Question, name: str, text: str) -> Feedback:
     """One typed answer to one field (`shape`, `params`, `macs`, `field`), graded."""
     if name not in question.fields:
-        raise ValueError(f"this question asks for {', '.join(question.fields)}, not {name!r}")
+        raise ValueError(
+            _("this question asks for {join}, not {name!r}").format(
+                join=", ".join(question.fields), name=name
+            )
+        )
     if not text.strip():
-        return Feedback(name, False, "no answer", "no answer", question.answer(name))
+        return Feedback(name, False, _("no answer"), N_("no answer"), question.answer(name))
     try:
         if name == "shape":
             return _grade_shape(question, text)
@@ -733,4 +818,4 @@ def grade(question: Question, name: str, text: str) -> Feedback:
             return _grade_field(question, text)
         return _grade_count(question, name, text)
     except ValueError as error:
-        return Feedback(name, False, str(error), "not a number", question.answer(name))
+        return Feedback(name, False, str(error), N_("not a number"), question.answer(name))

@@ -22,20 +22,26 @@ from core.convolution.arithmetic import (
 )
 from core.convolution.reference import ConvResult, PoolResult, conv2d, pool2d
 from core.convolution.transposed import TransposedResult, conv_transpose2d
+from core.i18n import N_
 
 Pair = tuple[int, int]
 
-OPERATIONS = ("convolution", "transposed convolution", "max pooling", "average pooling")
-KERNEL_PRESETS_2D = (
-    "random integers",
-    "identity",
-    "box blur",
-    "sharpen",
-    "Sobel x",
-    "Sobel y",
-    "Laplacian (edges)",
+OPERATIONS = (
+    N_("convolution"),
+    N_("transposed convolution"),
+    N_("max pooling"),
+    N_("average pooling"),
 )
-KERNEL_PRESETS_1D = ("random integers", "identity", "moving average", "difference")
+KERNEL_PRESETS_2D = (
+    N_("random integers"),
+    N_("identity"),
+    N_("box blur"),
+    N_("sharpen"),
+    N_("Sobel x"),
+    N_("Sobel y"),
+    N_("Laplacian (edges)"),
+)
+KERNEL_PRESETS_1D = (N_("random integers"), N_("identity"), N_("moving average"), N_("difference"))
 _FIXED_3X3 = {
     "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
     "Sobel x": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
@@ -156,8 +162,8 @@ def compute_layer(
     kh, kw = s.kernel
     weight = np.stack(
         [
-            np.stack([kernel_preset(kernel, kh, kw, rng) for _ in range(per_stack)])
-            for _ in range(stacks)
+            np.stack([kernel_preset(kernel, kh, kw, rng) for _unused in range(per_stack)])
+            for _unused in range(stacks)
         ]
     )
     bias = rng.integers(-2, 3, size=s.c_out).astype(float) if s.bias else None

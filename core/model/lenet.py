@@ -25,6 +25,7 @@ from core.convolution.arithmetic import (
     pool_output_size,
     receptive_field,
 )
+from core.i18n import N_, _, ltr
 
 
 class FullyConnectedConv2d(nn.Conv2d):
@@ -48,7 +49,7 @@ class FullyConnectedConv2d(nn.Conv2d):
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 ACTIVATION_NAMES = {"relu": "ReLU", "tanh": "tanh", "sigmoid": "sigmoid"}
 POOLINGS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
-POOLING_NAMES = {"max": "max pool", "avg": "average pool"}
+POOLING_NAMES = {"max": N_("max pool"), "avg": N_("average pool")}
 # The ranges the pages offer, and the command line and saved configs are held to.
 ARCHITECTURE_RANGES = {
     "c1_kernel": (1, 9),
@@ -100,9 +101,9 @@ LECTURE_ARCHITECTURE = LeNetArchitecture()
 # connection table (each C3 map sees only some S2 maps), and the RBF output layer.
 PAPER_1998_ARCHITECTURE = LeNetArchitecture(activation="tanh", pooling="avg")
 PAPER_1998_OMISSIONS = (
-    "trainable subsampling (a coefficient and a bias per map in S2 and S4)",
-    "C3's partial connection table (each C3 map sees only some of S2's maps)",
-    "the RBF output layer (here a fully connected layer and softmax)",
+    N_("trainable subsampling (a coefficient and a bias per map in S2 and S4)"),
+    N_("C3's partial connection table (each C3 map sees only some of S2's maps)"),
+    N_("the RBF output layer (here a fully connected layer and softmax)"),
 )
 
 
@@ -181,9 +182,16 @@ def lenet_layer_table(architecture: LeNetArchitecture = LECTURE_ARCHITECTURE) ->
         rows.append(
             LayerRow(
                 name,
-                f"conv {kernel}x{kernel}"
-                + (f", padding {padding}" if padding else "")
-                + f", {out_channels} channels, + {act_name}",
+                (
+                    _("conv {window}, padding {padding}, {channels} channels, + {act}")
+                    if padding
+                    else _("conv {window}, {channels} channels, + {act}")
+                ).format(
+                    window=ltr(f"{kernel}x{kernel}"),
+                    padding=padding,
+                    channels=out_channels,
+                    act=act_name,
+                ),
                 (out_channels, size, size),
                 conv_param_count(channels, out_channels, (kernel, kernel)),
                 conv_macs(channels, out_channels, (kernel, kernel), (size, size)),
@@ -202,7 +210,11 @@ def lenet_layer_table(architecture: LeNetArchitecture = LECTURE_ARCHITECTURE) ->
         rows.append(
             LayerRow(
                 name,
-                f"{POOLING_NAMES.get(a.pooling, a.pooling)} {kernel}x{kernel}, stride {kernel}",
+                _("{pool} {window}, stride {kernel}").format(
+                    pool=_(POOLING_NAMES.get(a.pooling, a.pooling)),
+                    window=ltr(f"{kernel}x{kernel}"),
+                    kernel=kernel,
+                ),
                 (channels, size, size),
                 0,
                 0,
@@ -214,7 +226,11 @@ def lenet_layer_table(architecture: LeNetArchitecture = LECTURE_ARCHITECTURE) ->
         rows.append(
             LayerRow(
                 name,
-                f"fully connected, {out_features}" + (f", + {act_name}" if relu else ""),
+                (
+                    _("fully connected, {features}, + {act}")
+                    if relu
+                    else _("fully connected, {features}")
+                ).format(features=out_features, act=act_name),
                 (out_features,),
                 fc_param_count(in_features, out_features),
                 fc_macs(in_features, out_features),
@@ -228,7 +244,7 @@ def lenet_layer_table(architecture: LeNetArchitecture = LECTURE_ARCHITECTURE) ->
     pool("S4", a.pool)
     conv("C5", 120)
     fc("F6", 120 * size * size, 84, relu=True)
-    fc("out", 84, 10, relu=False)
+    fc(N_("out"), 84, 10, relu=False)
     return rows
 
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.files import atomic_write
+from core.i18n import N_, _
 
 if TYPE_CHECKING:  # torch is imported lazily so that `verify` starts fast
     import torch
@@ -69,6 +70,11 @@ PYPI_PICKLE_MEMBER = "mnist/data/mnist.pkl.gz"
 TRAIN_SIZE = 60_000
 VALIDATION_SIZE = 1_024
 SPLIT_SEED = 0
+
+
+# A file's problem is shown on a page (the MNIST status panel) in the reader's language, and
+# printed by the command line, which runs in English.
+MISSING = N_("missing")
 
 
 class MnistError(RuntimeError):
@@ -112,13 +118,17 @@ def md5_of(path: Path) -> str:
 def check_file(file: IdxFile, directory: Path) -> FileCheck:
     path = directory / file.name
     if not path.is_file():
-        return FileCheck(file, path, "missing")
+        return FileCheck(file, path, _(MISSING))
     size = path.stat().st_size
     if size != file.size:
-        return FileCheck(file, path, f"size {size:,} bytes, expected {file.size:,}")
+        return FileCheck(
+            file,
+            path,
+            _("size {size:,} bytes, expected {expected:,}").format(size=size, expected=file.size),
+        )
     actual = md5_of(path)
     if actual != file.md5:
-        return FileCheck(file, path, f"md5 {actual} does not match")
+        return FileCheck(file, path, _("md5 {md5} does not match").format(md5=actual))
     return FileCheck(file, path, None)
 
 
@@ -255,7 +265,7 @@ def fetch(
         log(f"MNIST: all four files present and verified in {directory}")
         return checks
     for check in bad:
-        if check.problem != "missing":
+        if check.problem != _(MISSING):
             log(f"MNIST: {check.file.name} is corrupt ({check.problem}); fetching it again")
 
     tried: list[str] = []

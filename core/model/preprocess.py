@@ -14,6 +14,8 @@ import warnings
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from core.i18n import _
+
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_UPLOAD_SIDE = 4000
 # Checked from the header, before any pixel is decoded: a PNG of 20000x20000 compresses to a
@@ -40,7 +42,9 @@ def to_grayscale(image: np.ndarray) -> np.ndarray:
             gray = gray * array[..., 3]  # transparent pixels are background
         return gray
     raise DigitImageError(
-        f"expected a grayscale or colour image, got an array of shape {array.shape}"
+        _("expected a grayscale or colour image, got an array of shape {shape}").format(
+            shape=array.shape
+        )
     )
 
 
@@ -48,7 +52,7 @@ def mnist_like(gray: np.ndarray) -> np.ndarray:
     """Bright ink on dark [H, W] -> float32 [28, 28]: bbox to 20x20, centre of mass centred."""
     gray = np.clip(np.asarray(gray, dtype=np.float64), 0.0, 1.0)
     if gray.max(initial=0.0) <= 0.0:
-        raise DigitImageError("the image is empty: draw or upload a digit first")
+        raise DigitImageError(_("the image is empty: draw or upload a digit first"))
     ink = gray >= INK_THRESHOLD * gray.max()
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     crop = gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
@@ -64,7 +68,7 @@ def mnist_like(gray: np.ndarray) -> np.ndarray:
     field[top : top + new_h, left : left + new_w] = small
     total = field.sum()
     if total <= 0:
-        raise DigitImageError("the digit vanished when scaled down: draw it larger or bolder")
+        raise DigitImageError(_("the digit vanished when scaled down: draw it larger or bolder"))
     grid_r, grid_c = np.mgrid[0:28, 0:28]
     centre_r, centre_c = (grid_r * field).sum() / total, (grid_c * field).sum() / total
     shift_r, shift_c = round(13.5 - centre_r), round(13.5 - centre_c)
@@ -110,8 +114,9 @@ def decode_upload(data: bytes) -> np.ndarray:
     DigitImageError with a one-line reason, and nothing large is decoded."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise DigitImageError(
-            f"the file is {len(data) / 1e6:.1f} MB; upload an image of at most"
-            f" {MAX_UPLOAD_BYTES // (1024 * 1024)} MB"
+            _("the file is {size:.1f} MB; upload an image of at most {limit} MB").format(
+                size=len(data) / 1e6, limit=MAX_UPLOAD_BYTES // (1024 * 1024)
+            )
         )
     try:
         with warnings.catch_warnings():
@@ -119,7 +124,11 @@ def decode_upload(data: bytes) -> np.ndarray:
             image = Image.open(io.BytesIO(data))  # reads the header only
             if image.format not in ("PNG", "JPEG"):
                 raise DigitImageError(
-                    f"{image.format or 'this'} files are not supported: use PNG or JPEG"
+                    _("{format} files are not supported: use PNG or JPEG").format(
+                        format=image.format
+                    )
+                    if image.format
+                    else _("this files are not supported: use PNG or JPEG")
                 )
             width, height = image.size
             if max(width, height) > MAX_UPLOAD_SIDE or width * height > MAX_UPLOAD_PIXELS:
@@ -129,23 +138,28 @@ def decode_upload(data: bytes) -> np.ndarray:
     except DigitImageError:
         raise
     except UnidentifiedImageError:
-        raise DigitImageError("not a readable image: not a PNG or JPEG file") from None
+        raise DigitImageError(_("not a readable image: not a PNG or JPEG file")) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         # Image.open refuses far larger images itself, before we can read their size.
         pixels = re.search(r"\((\d+) pixels\)", str(error))
-        count = f"{int(pixels[1]):,}" if pixels else "too many"
+        count = f"{int(pixels[1]):,}" if pixels else _("too many")
         raise DigitImageError(
-            f"the image has {count} pixels; at most"
-            f" {MAX_UPLOAD_PIXELS / 1e6:g} megapixels: crop or shrink it"
+            _(
+                "the image has {count} pixels; at most {megapixels:g} megapixels: crop or shrink it"
+            ).format(count=count, megapixels=MAX_UPLOAD_PIXELS / 1e6)
         ) from None
     except ValueError as error:
         if "text" in str(error).lower():  # PngImagePlugin.MAX_TEXT_CHUNK / MAX_TEXT_MEMORY
             raise DigitImageError(
-                "the PNG carries too much text metadata: save it again without metadata"
+                _("the PNG carries too much text metadata: save it again without metadata")
             ) from None
-        raise DigitImageError(f"not a readable image ({one_line(error)})") from None
+        raise DigitImageError(
+            _("not a readable image ({error})").format(error=one_line(error))
+        ) from None
     except Exception as error:  # noqa: BLE001 - any decoder failure on untrusted bytes
-        raise DigitImageError(f"not a readable image ({one_line(error)})") from None
+        raise DigitImageError(
+            _("not a readable image ({error})").format(error=one_line(error))
+        ) from None
 
 
 def one_line(error: Exception, limit: int = 120) -> str:
@@ -155,8 +169,12 @@ def one_line(error: Exception, limit: int = 120) -> str:
 
 def too_large(width: int, height: int) -> DigitImageError:
     return DigitImageError(
-        f"the image is {width}x{height} pixels; at most {MAX_UPLOAD_SIDE} on a side and"
-        f" {MAX_UPLOAD_PIXELS / 1e6:g} megapixels: crop or shrink it"
+        _(
+            "the image is {width}x{height} pixels; at most {side} on a side and "
+            "{megapixels:g} megapixels: crop or shrink it"
+        ).format(
+            width=width, height=height, side=MAX_UPLOAD_SIDE, megapixels=MAX_UPLOAD_PIXELS / 1e6
+        )
     )
 
 

@@ -27,12 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.convolution.drill import FIELD_NAMES, Question, grade, question_from_code
+from core.i18n import N_, _, in_language
 
 DB_FILE = "classroom-quiz.sqlite3"
 BUSY_TIMEOUT_S = 10.0
 STATES = ("open", "closed", "revealed")
 MAX_ANSWER = 60  # characters kept of a typed answer
-NO_NAME = "no named mistake"  # a wrong answer the drill cannot put a name to
+# Stored and counted in English, translated where shown (`_(NO_NAME)`), as the drill's names are.
+NO_NAME = N_("no named mistake")  # a wrong answer the drill cannot put a name to
+EMPTY = N_("(empty)")  # an empty answer among the wrong values
 MIGRATIONS = (
     # 1: questions and answers
     """
@@ -86,7 +89,7 @@ class QuizQuestion:
 
     @property
     def prompt(self) -> str:
-        return f"What is this layer's {FIELD_NAMES[self.field]}?"
+        return _("What is this layer's {field}?").format(field=_(FIELD_NAMES[self.field]))
 
 
 @dataclass(frozen=True)
@@ -116,18 +119,22 @@ class QuizResults:
 def _explain(error: sqlite3.Error, path: Path) -> QuizStoreError:
     text = str(error)
     if isinstance(error, sqlite3.OperationalError) and "locked" in text:
-        why = f"the quiz database {path} stayed locked for {BUSY_TIMEOUT_S:g} s: try again"
+        why = _("the quiz database {path} stayed locked for {seconds:g} s: try again").format(
+            path=path, seconds=BUSY_TIMEOUT_S
+        )
     elif isinstance(error, sqlite3.DatabaseError) and (
         "not a database" in text or "malformed" in text
     ):
-        why = (
-            f"the quiz database {path} is damaged ({text}): move it away (the quiz starts"
+        why = _(
+            "the quiz database {path} is damaged ({error}): move it away (the quiz starts"
             " afresh) or restore a copy"
-        )
+        ).format(path=path, error=text)
     elif "disk" in text or "full" in text:
-        why = f"the quiz database {path} cannot be written ({text}): free some space"
+        why = _("the quiz database {path} cannot be written ({error}): free some space").format(
+            path=path, error=text
+        )
     else:
-        why = f"the quiz database {path} cannot be used ({text})"
+        why = _("the quiz database {path} cannot be used ({error})").format(path=path, error=text)
     return QuizStoreError(why)
 
 
@@ -176,7 +183,9 @@ class QuizStore:
             connection = self._connect()
             try:
                 if connection.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
-                    raise QuizStoreError(f"the quiz database {self.path} cannot use WAL mode")
+                    raise QuizStoreError(
+                        _("the quiz database {path} cannot use WAL mode").format(path=self.path)
+                    )
             finally:
                 connection.close()
         except sqlite3.Error as error:
@@ -186,8 +195,10 @@ class QuizStore:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise QuizStoreError(
-                    f"the quiz database {self.path} is from a newer version (schema {version},"
-                    f" this one knows {SCHEMA_VERSION}): update the app"
+                    _(
+                        "the quiz database {path} is from a newer version (schema {version},"
+                        " this one knows {known}): update the app"
+                    ).format(path=self.path, version=version, known=SCHEMA_VERSION)
                 )
             for number in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[number].split(";"):
@@ -203,7 +214,11 @@ class QuizStore:
         """Open a question (closing any other open one); returns its id."""
         question = question_from_code(code)  # ValueError for a bad code
         if field not in question.fields:
-            raise ValueError(f"question {code} asks for {', '.join(question.fields)}, not {field}")
+            raise ValueError(
+                _("question {code} asks for {fields}, not {field}").format(
+                    code=code, fields=", ".join(question.fields), field=field
+                )
+            )
 
         def work(connection: sqlite3.Connection) -> int:
             now = time.time()
@@ -255,8 +270,11 @@ class QuizStore:
                 "SELECT code, field, state FROM questions WHERE id = ?", (question_id,)
             ).fetchone()
             if row is None or row[2] != "open":
-                raise QuizClosedError("this question is closed: answers are no longer taken")
-            feedback = grade(question_from_code(row[0]), row[1], text)
+                raise QuizClosedError(_("this question is closed: answers are no longer taken"))
+            # Graded in English: the file is shared by readers of every language (each page
+            # translates the named mistake, and grades a student's own answer again to show it).
+            with in_language("en"):
+                feedback = grade(question_from_code(row[0]), row[1], text)
             now = time.time()
             connection.execute(
                 "INSERT INTO answers (question_id, student, text, correct, mistake, message,"
@@ -352,7 +370,7 @@ class QuizStore:
             answers=len(answers),
             right=len(answers) - len(wrong),
             mistakes=dict(Counter(a.mistake or NO_NAME for a in wrong).most_common()),
-            wrong_values=dict(Counter(a.text or "(empty)" for a in wrong).most_common()),
+            wrong_values=dict(Counter(a.text or EMPTY for a in wrong).most_common()),
         )
 
     def csv(self) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.files import atomic_write_json
+from core.i18n import N_, _
 from core.runs.store import Run, _read_json_file
 
 CLASSROOM_ENV = "CNN_CLASSROOM"
@@ -40,6 +41,20 @@ class NotYourRunError(ValueError):
 
 class RunLimitError(ValueError):
     """A student asked for more runs than the classroom allows at a time."""
+
+
+# The refusal for each action (core/training/jobs.py's), marked only: translated when raised.
+NOT_YOURS = {
+    "stop": N_(
+        "run {run} was started from another browser: only its owner or the teacher can stop it"
+    ),
+    "resume": N_(
+        "run {run} was started from another browser: only its owner or the teacher can resume it"
+    ),
+    "delete": N_(
+        "run {run} was started from another browser: only its owner or the teacher can delete it"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -93,9 +108,13 @@ class Viewer:
 
     def check_manage(self, run: Run, action: str) -> None:
         if not self.may_manage(run):
+            if action in NOT_YOURS:
+                raise NotYourRunError(_(NOT_YOURS[action]).format(run=run.id))
             raise NotYourRunError(
-                f"run {run.id} was started from another browser: only its owner or the"
-                f" teacher can {action} it"
+                _(
+                    "run {run} was started from another browser: only its owner or the teacher"
+                    " can {action} it"
+                ).format(run=run.id, action=action)
             )
 
 

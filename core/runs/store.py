@@ -55,6 +55,7 @@ from core.files import (
     remove_partial_files,
     write_in_place,
 )
+from core.i18n import _
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUNS_DIR_ENV = "CNN_RUNS_DIR"
@@ -111,7 +112,9 @@ def validate_run_id(run_id: str) -> str:
     """Run ids are names, never paths: letters, digits, '.', '_' and '-', at most 80."""
     if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
         raise ValueError(
-            f"invalid run id {run_id!r}: use letters, digits, '.', '_' or '-' (at most 80)"
+            _(
+                "invalid run id {run_id!r}: use letters, digits, '.', '_' or '-' (at most 80)"
+            ).format(run_id=run_id)
         )
     return run_id
 
@@ -145,14 +148,16 @@ def _read_json_file(path: Path, tries: int = 1) -> Any:
         except FileNotFoundError:
             raise
         except OSError as error:
-            message = f"cannot be read ({error.strerror or error})"
+            message = _("cannot be read ({error})").format(error=error.strerror or error)
             raise RunDamagedError(path.name, message) from None
         try:
             return json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
-            problem = "is not UTF-8 text"
+            problem = _("is not UTF-8 text")
         except json.JSONDecodeError as error:
-            problem = f"is not valid JSON ({error.msg}, line {error.lineno})"
+            problem = _("is not valid JSON ({error}, line {line})").format(
+                error=error.msg, line=error.lineno
+            )
         if attempt + 1 < tries:
             time.sleep(0.05)
     raise RunDamagedError(path.name, problem)
@@ -263,9 +268,9 @@ class Run:
         try:
             config = _read_json_file(self.config_path)
         except FileNotFoundError:
-            raise RunDamagedError("config.json", "is missing") from None
+            raise RunDamagedError("config.json", _("is missing")) from None
         if not isinstance(config, dict):
-            raise RunDamagedError("config.json", f"holds a {type(config).__name__}, not an object")
+            raise RunDamagedError("config.json", _not_an_object(config))
         return config
 
     def write_config(self, config: dict) -> None:
@@ -289,20 +294,25 @@ class Run:
         try:
             status = _read_json_file(self.status_path, tries=2)
         except FileNotFoundError:
-            raise RunDamagedError("status.json", "is missing") from None
+            raise RunDamagedError("status.json", _("is missing")) from None
         if not isinstance(status, dict):
-            raise RunDamagedError("status.json", f"holds a {type(status).__name__}, not an object")
+            raise RunDamagedError("status.json", _not_an_object(status))
         state = status.get("state")
         if state not in STATES:
-            raise RunDamagedError("status.json", f"has an unknown state {str(state)[:40]!r}")
+            raise RunDamagedError(
+                "status.json",
+                _("has an unknown state {state!r}").format(state=str(state)[:40]),
+            )
         message = status.get("message")
         if message is not None and not isinstance(message, str):
-            raise RunDamagedError("status.json", "has a message that is not text")
+            raise RunDamagedError("status.json", _("has a message that is not text"))
         for key in ("epoch", "epochs"):
             if key in status and not _is_count(status[key]):
-                raise RunDamagedError("status.json", f"has a {key} that is not a whole number")
+                raise RunDamagedError(
+                    "status.json", _("has a {key} that is not a whole number").format(key=key)
+                )
         if "updated" in status and not _is_number(status["updated"]):
-            raise RunDamagedError("status.json", "has an 'updated' time that is not a number")
+            raise RunDamagedError("status.json", _("has an 'updated' time that is not a number"))
         return status
 
     def current_status(self) -> dict:
@@ -385,13 +395,21 @@ class Run:
         if found is None:
             return status
         age, bound, beat = found
-        where = f" (last at step {beat['step']})" if beat and _is_count(beat.get("step")) else ""
-        message = (
-            f"stalled: no progress for {age:.0f} s{where}, longer than this run's bound of"
-            f" {bound:.0f} s; its process is alive but not training (stopped, swapping or hung)."
-            " Stop it (it is ended if it does not answer), then resume it from its last"
-            " checkpoint"
-        )
+        # Measured on every read, never stored: in the reader's language.
+        if beat and _is_count(beat.get("step")):
+            message = _(
+                "stalled: no progress for {age:.0f} s (last at step {step}), longer than this"
+                " run's bound of {bound:.0f} s; its process is alive but not training (stopped,"
+                " swapping or hung). Stop it (it is ended if it does not answer), then resume it"
+                " from its last checkpoint"
+            ).format(age=age, step=beat["step"], bound=bound)
+        else:
+            message = _(
+                "stalled: no progress for {age:.0f} s, longer than this run's bound of"
+                " {bound:.0f} s; its process is alive but not training (stopped, swapping or"
+                " hung). Stop it (it is ended if it does not answer), then resume it from its"
+                " last checkpoint"
+            ).format(age=age, bound=bound)
         return {
             **status,
             "state": "stalled",
@@ -431,11 +449,17 @@ class Run:
         if not _try_flock(fd, fcntl.LOCK_EX, wait):
             os.close(fd)
             holder = self.lock_holder_pid()
-            raise RunBusyError(
-                f"run {self.id} is already being trained or queued by another process"
-                + (f" (pid {holder})" if holder else "")
-                + "; stop it first, or wait for it to end"
-            )
+            if holder:
+                message = _(
+                    "run {run} is already being trained or queued by another process (pid {pid});"
+                    " stop it first, or wait for it to end"
+                ).format(run=self.id, pid=holder)
+            else:
+                message = _(
+                    "run {run} is already being trained or queued by another process; stop it"
+                    " first, or wait for it to end"
+                ).format(run=self.id)
+            raise RunBusyError(message)
         self.write_lock_holder(fd, os.getpid())
         return fd
 
@@ -542,17 +566,22 @@ class Run:
 
         path = self.checkpoint_path(name)
         if not path.is_file():
-            raise FileNotFoundError(f"run {self.id} has no {path.name}")
+            raise FileNotFoundError(
+                _("run {run} has no {file}").format(run=self.id, file=path.name)
+            )
         try:
             state = torch.load(path, map_location=map_location, weights_only=True)
         except FileNotFoundError:
             raise
         except Exception as error:  # torch raises many kinds for a file that is not its own
             raise RunDamagedError(
-                path.name, f"is not a readable checkpoint: {_checkpoint_problem(path, error)}"
+                path.name,
+                _("is not a readable checkpoint: {problem}").format(
+                    problem=_checkpoint_problem(path, error)
+                ),
             ) from None
         if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
-            raise RunDamagedError(path.name, "does not hold model weights")
+            raise RunDamagedError(path.name, _("does not hold model weights"))
         return state
 
     def has_checkpoint(self, name: str) -> bool:
@@ -596,24 +625,33 @@ class Run:
             kept = set(self.snapshot_epochs())
             gone = [epoch for epoch in range(epochs_done + 1) if epoch not in kept]
             if gone and (kept or self.snapshots_dir.is_dir()):
-                problems.append(
-                    f"the weights after epoch{'s' if len(gone) > 1 else ''} {epoch_span(gone)}"
-                    f" ({SNAPSHOTS_DIR}/) are gone: those epochs cannot be shown"
+                text = (
+                    _(
+                        "the weights after epochs {epochs} ({folder}/) are gone: those epochs"
+                        " cannot be shown"
+                    )
+                    if len(gone) > 1
+                    else _(
+                        "the weights after epoch {epochs} ({folder}/) are gone: those epochs"
+                        " cannot be shown"
+                    )
                 )
+                problems.append(text.format(epochs=epoch_span(gone), folder=SNAPSHOTS_DIR))
             elif gone:
                 problems.append(
-                    f"it kept no weights per epoch ({SNAPSHOTS_DIR}/): only its best epoch can"
-                    " be shown"
+                    _(
+                        "it kept no weights per epoch ({folder}/): only its best epoch can be shown"
+                    ).format(folder=SNAPSHOTS_DIR)
                 )
             if not self.metrics_path.is_file():
-                problems.append("metrics.jsonl is gone: no curves and no epoch records")
+                problems.append(_("metrics.jsonl is gone: no curves and no epoch records"))
         if state == "completed" and not self.has_checkpoint("best"):
             problems.append(
-                "best.pt is gone: the errors, why-it-errs and inside pages cannot load it"
+                _("best.pt is gone: the errors, why-it-errs and inside pages cannot load it")
             )
         if state in ("stopped", "crashed", "failed") and not self.has_checkpoint("last"):
             if epochs_done > 0:
-                problems.append("last.pt is gone: Resume starts it over from epoch 1")
+                problems.append(_("last.pt is gone: Resume starts it over from epoch 1"))
         return problems
 
     def load_snapshot(self, epoch: int, map_location: Any = "cpu") -> dict:
@@ -622,15 +660,19 @@ class Run:
 
         path = self.snapshot_path(epoch)
         if not path.is_file():
-            raise FileNotFoundError(f"run {self.id} kept no weights for epoch {epoch}")
+            raise FileNotFoundError(
+                _("run {run} kept no weights for epoch {epoch}").format(run=self.id, epoch=epoch)
+            )
         try:
             state = torch.load(path, map_location=map_location, weights_only=True)
         except Exception as error:
             name = f"{SNAPSHOTS_DIR}/{path.name}"
             problem = _checkpoint_problem(path, error)
-            raise RunDamagedError(name, f"is not a readable checkpoint: {problem}") from None
+            raise RunDamagedError(
+                name, _("is not a readable checkpoint: {problem}").format(problem=problem)
+            ) from None
         if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
-            raise RunDamagedError(f"{SNAPSHOTS_DIR}/{path.name}", "does not hold model weights")
+            raise RunDamagedError(f"{SNAPSHOTS_DIR}/{path.name}", _("does not hold model weights"))
         return state
 
     # -- results
@@ -641,10 +683,10 @@ class Run:
         except FileNotFoundError:
             return None
         if not isinstance(test, dict):
-            raise RunDamagedError("test.json", f"holds a {type(test).__name__}, not an object")
+            raise RunDamagedError("test.json", _not_an_object(test))
         risk = test.get("test_risk")
         if not _is_number(risk) or not 0.0 <= risk <= 1.0:
-            raise RunDamagedError("test.json", "has no test risk between 0 and 1")
+            raise RunDamagedError("test.json", _("has no test risk between 0 and 1"))
         return test
 
     # -- a job's output
@@ -666,9 +708,19 @@ def epoch_span(epochs: list[int]) -> str:
         if start is None:
             start = epoch
         if index + 1 == len(epochs) or epochs[index + 1] != epoch + 1:
-            parts.append(str(start) if start == epoch else f"{start} to {epoch}")
+            parts.append(
+                str(start)
+                if start == epoch
+                else _("{start} to {end}").format(start=start, end=epoch)
+            )
             start = None
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    if len(parts) == 1:
+        return parts[0]
+    return _("{first} and {last}").format(first=", ".join(parts[:-1]), last=parts[-1])
+
+
+def _not_an_object(value: Any) -> str:
+    return _("holds a {kind}, not an object").format(kind=type(value).__name__)
 
 
 def _checkpoint_problem(path: Path, error: Exception) -> str:
@@ -679,14 +731,16 @@ def _checkpoint_problem(path: Path, error: Exception) -> str:
     except OSError:
         size = -1
     if size == 0:
-        return "the file is empty"
+        return _("the file is empty")
     text = str(error)
     if "Weights only load failed" in text or "Unsupported global" in text:
-        return "it holds objects other than tensors, which a safe load refuses"
+        return _("it holds objects other than tensors, which a safe load refuses")
     if isinstance(error, EOFError) or "end of file" in text.lower() or "truncated" in text:
-        return "the file is cut short"
+        return _("the file is cut short")
     first = text.strip().splitlines()[0][:120] if text.strip() else ""
-    return f"not a PyTorch file ({type(error).__name__}{': ' + first if first else ''})"
+    return _("not a PyTorch file ({error})").format(
+        error=type(error).__name__ + (": " + first if first else "")
+    )
 
 
 def create_run(
@@ -727,7 +781,7 @@ def open_run(run_dir: Path) -> Run:
     run = Run(Path(run_dir))
     validate_run_id(run.id)
     if not run.config_path.is_file():
-        raise FileNotFoundError(f"no run in {run.path} (config.json missing)")
+        raise FileNotFoundError(_("no run in {path} (config.json missing)").format(path=run.path))
     return run
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from core.i18n import N_, _
 from core.model import mnist
 from core.model.lenet import LECTURE_ARCHITECTURE, LeNetArchitecture
 
@@ -90,6 +91,42 @@ MAX_TIME_LIMIT_MINUTES = 7 * 24 * 60  # a week
 SCHEDULES = ("constant", "onecycle", "cosine", "linear")
 MAX_WARMUP = 0.5
 MAX_LABEL_SMOOTHING = 0.3
+
+# A setting's short name as the pages show it (the form's fast recipe, the compare page's
+# columns): in English the field's name with spaces. Marked only: `setting_label` translates.
+SETTING_LABELS = {
+    "lr": N_("lr"),
+    "epochs": N_("epochs"),
+    "batch_size": N_("batch size"),
+    "validation_size": N_("validation size"),
+    "seed": N_("seed"),
+    "device": N_("device"),
+    "train_subset": N_("train subset"),
+    "c1_kernel": N_("c1 kernel"),
+    "c1_channels": N_("c1 channels"),
+    "c1_padding": N_("c1 padding"),
+    "c3_kernel": N_("c3 kernel"),
+    "c3_channels": N_("c3 channels"),
+    "c3_padding": N_("c3 padding"),
+    "pool": N_("pool"),
+    "activation": N_("activation"),
+    "pooling": N_("pooling"),
+    "momentum": N_("momentum"),
+    "weight_decay": N_("weight decay"),
+    "augment": N_("augment"),
+    "schedule": N_("schedule"),
+    "warmup": N_("warmup"),
+    "nesterov": N_("nesterov"),
+    "label_smoothing": N_("label smoothing"),
+    "workers": N_("workers"),
+    "time_limit_minutes": N_("time limit minutes"),
+}
+
+
+def setting_label(name: str) -> str:
+    """A TrainConfig field's short name in the current language ("batch size" in English)."""
+    label = SETTING_LABELS.get(name)
+    return _(label) if label else name.replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -170,13 +207,15 @@ class TrainConfig:
     def _check(self) -> None:
         """Raise ValueError naming the field and the allowed range."""
         if isinstance(self.lr, bool) or not isinstance(self.lr, int | float):
-            raise ValueError(f"lr must be a number, got {self.lr!r}")
+            raise ValueError(_("lr must be a number, got {value!r}").format(value=self.lr))
         if not math.isfinite(self.lr) or self.lr <= 0:
-            raise ValueError(f"lr must be positive and finite, got {self.lr}")
+            raise ValueError(_("lr must be positive and finite, got {value}").format(value=self.lr))
         if self.lr > MAX_LR:
             raise ValueError(
-                f"lr must be at most {MAX_LR:g} (float32 weights cannot take a larger step;"
-                f" any rate above about 10 already diverges), got {self.lr:g}"
+                _(
+                    "lr must be at most {most:g} (float32 weights cannot take a larger step;"
+                    " any rate above about 10 already diverges), got {value:g}"
+                ).format(most=MAX_LR, value=self.lr)
             )
         bounds = {
             "epochs": (self.epochs, 1, MAX_EPOCHS),
@@ -195,9 +234,15 @@ class TrainConfig:
         if self.group is not None and (
             not isinstance(self.group, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,80}", self.group)
         ):
-            raise ValueError(f"group must be letters, digits, '.', '_' or '-', got {self.group!r}")
+            raise ValueError(
+                _("group must be letters, digits, '.', '_' or '-', got {value!r}").format(
+                    value=self.group
+                )
+            )
         if self.data_dir is not None and not isinstance(self.data_dir, str):
-            raise ValueError(f"data_dir must be a folder name, got {self.data_dir!r}")
+            raise ValueError(
+                _("data_dir must be a folder name, got {value!r}").format(value=self.data_dir)
+            )
         for name, high in (
             ("momentum", MAX_MOMENTUM),
             ("weight_decay", MAX_WEIGHT_DECAY),
@@ -206,9 +251,15 @@ class TrainConfig:
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"{name} must be a number, got {value!r}")
+                raise ValueError(
+                    _("{name} must be a number, got {value!r}").format(name=name, value=value)
+                )
             if not 0 <= value <= high:
-                raise ValueError(f"{name} must be from 0 to {high:g}, got {value:g}")
+                raise ValueError(
+                    _("{name} must be from 0 to {high:g}, got {value:g}").format(
+                        name=name, high=high, value=value
+                    )
+                )
         limit = self.time_limit_minutes
         if limit is not None and (
             isinstance(limit, bool)
@@ -216,42 +267,62 @@ class TrainConfig:
             or not 0 <= limit <= MAX_TIME_LIMIT_MINUTES
         ):
             raise ValueError(
-                f"time_limit_minutes must be from 0 (none) to {MAX_TIME_LIMIT_MINUTES:,},"
-                f" got {limit!r}"
+                _("time_limit_minutes must be from 0 (none) to {most:,}, got {value!r}").format(
+                    most=MAX_TIME_LIMIT_MINUTES, value=limit
+                )
             )
         if self.augment not in AUGMENTATIONS:
-            raise ValueError(f"augment must be none or shift, got {self.augment!r}")
+            raise ValueError(
+                _("augment must be none or shift, got {value!r}").format(value=self.augment)
+            )
         if self.schedule not in SCHEDULES:
             names = ", ".join(SCHEDULES)
-            raise ValueError(f"schedule must be one of {names}, got {self.schedule!r}")
+            raise ValueError(
+                _("schedule must be one of {names}, got {value!r}").format(
+                    names=names, value=self.schedule
+                )
+            )
         if not isinstance(self.nesterov, bool):
-            raise ValueError(f"nesterov must be true or false, got {self.nesterov!r}")
+            raise ValueError(
+                _("nesterov must be true or false, got {value!r}").format(value=self.nesterov)
+            )
         if self.nesterov and not self.momentum:
-            raise ValueError("nesterov needs a momentum above 0 (e.g. --momentum 0.9)")
+            raise ValueError(_("nesterov needs a momentum above 0 (e.g. --momentum 0.9)"))
         self.architecture.check()  # names the layer that breaks, as the LeNet-5 page does
         devices = ("auto", "cpu", "cuda", "mps")
         if not isinstance(self.device, str) or (
             self.device not in devices and not self.device.startswith("cuda:")
         ):
-            raise ValueError(f"device must be auto, cpu, cuda or mps, got {self.device!r}")
+            raise ValueError(
+                _("device must be auto, cpu, cuda or mps, got {value!r}").format(value=self.device)
+            )
 
 
 def check_whole(name: str, value: Any, low: int, high: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        raise ValueError(
+            _("{name} must be a whole number from {low} to {high}, got {value!r}").format(
+                name=name, low=low, high=high, value=value
+            )
+        )
 
 
 def config_from_dict(saved: Any) -> TrainConfig:
     """A TrainConfig from a saved dict, or ValueError saying what is missing, unknown or bad."""
     if not isinstance(saved, dict):
-        raise ValueError(f"the config is a {type(saved).__name__}, not an object")
+        raise ValueError(
+            _("the config is a {kind}, not an object").format(kind=type(saved).__name__)
+        )
     known = {field.name for field in fields(TrainConfig)}
     unknown = sorted(str(key) for key in saved if key not in known)
     if unknown:
-        raise ValueError(f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
+        names = ", ".join(unknown)
+        if len(unknown) > 1:
+            raise ValueError(_("unknown settings {names}").format(names=names))
+        raise ValueError(_("unknown setting {name}").format(name=names))
     missing = [key for key in REQUIRED_FIELDS if key not in saved]
     if missing:
-        raise ValueError(f"missing {', '.join(missing)}")
+        raise ValueError(_("missing {names}").format(names=", ".join(missing)))
     return TrainConfig(**saved)
 
 
@@ -264,9 +335,9 @@ def resolve_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("device cuda was asked for, but no CUDA GPU is available")
+        raise ValueError(_("device cuda was asked for, but no CUDA GPU is available"))
     if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("device mps was asked for, but Apple MPS is not available")
+        raise ValueError(_("device mps was asked for, but Apple MPS is not available"))
     return torch.device(name)
 
 
@@ -282,7 +353,11 @@ def resolve_workers(
         cpu = device.type == "cpu"
         workers = min(available_cores(), AUTO_MAX_WORKERS) if cpu and long_enough else 1
     if workers > 1 and device.type != "cpu":
-        raise ValueError(f"workers must be 1 on device {device.type} (several are CPU only)")
+        raise ValueError(
+            _("workers must be 1 on device {device} (several are CPU only)").format(
+                device=device.type
+            )
+        )
     return max(1, min(workers, batch_size))
 
 

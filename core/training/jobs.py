@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.files import StorageError, atomic_write_json, describe_storage_error, is_storage_error
+from core.i18n import N_, _
 from core.runs.owners import (
     RunLimitError,
     Viewer,
@@ -84,6 +85,25 @@ JOB_FILE = "job.json"
 DELETE_WAIT_SECONDS = 5.0
 KILL_AFTER_STALLS = 2.0  # the queue ends a run stalled this many times its stall bound
 TERM_WAIT_SECONDS = 5.0  # after SIGTERM, before SIGKILL
+
+
+# A run's state as a page names it (the status files and the command line keep the English).
+STATE_NAMES = {
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "stalled": N_("stalled"),
+    "completed": N_("completed"),
+    "stopped": N_("stopped"),
+    "diverged": N_("diverged"),
+    "failed": N_("failed"),
+    "crashed": N_("crashed"),
+    "damaged": N_("damaged"),
+}
+
+
+def state_name(state: str) -> str:
+    """`state` in the current language."""
+    return _(STATE_NAMES[state]) if state in STATE_NAMES else state
 
 
 def max_parallel() -> int:
@@ -242,12 +262,21 @@ def active_runs_of(owner: str, runs_root: Path | None = None) -> list[Run]:
 def _check_limit(root: Path, owner: str, limit: int, adding: int) -> None:
     active = active_runs_of(owner, root)
     if len(active) + adding > limit:
-        have = ", ".join(run.id for run in active) or "none"
+        have = ", ".join(run.id for run in active) or _("none")
+        allowed = (
+            _("this class allows 1 run per student queued or training at a time")
+            if limit == 1
+            else _("this class allows {limit} runs per student queued or training at a time")
+        ).format(limit=limit)
+        asked = (
+            _("you have {count} ({runs}) and asked for {adding} more")
+            if adding > 1
+            else _("you have {count} ({runs})")
+        ).format(count=len(active), runs=have, adding=adding)
         raise RunLimitError(
-            f"this class allows {limit} run{'s' if limit != 1 else ''} per student queued or"
-            f" training at a time; you have {len(active)} ({have})"
-            + (f" and asked for {adding} more" if adding > 1 else "")
-            + ": wait for it to finish, or stop it"
+            _("{allowed}; {asked}: wait for it to finish, or stop it").format(
+                allowed=allowed, asked=asked
+            )
         )
 
 
@@ -262,9 +291,15 @@ def resume(run: Run, viewer: Viewer | None = None, limit: int | None = None) -> 
         viewer.check_manage(run, "resume")
     state = job_state(run).get("state")
     if state in ACTIVE_STATES:
-        raise ValueError(f"run {run.id} is {state}; it cannot be resumed twice")
+        raise ValueError(
+            _("run {run_id} is {state}; it cannot be resumed twice").format(
+                run_id=run.id, state=state_name(state)
+            )
+        )
     if state == "completed":
-        raise ValueError(f"run {run.id} has completed; there is nothing to resume")
+        raise ValueError(
+            _("run {run_id} has completed; there is nothing to resume").format(run_id=run.id)
+        )
     load_config(run)  # a damaged config is refused here, not in a process nobody watches
     student = viewer is not None and viewer.classroom and not viewer.teacher
     with _within_limit(run.path.parent, viewer.owner if student else None, limit, 1):
@@ -384,7 +419,7 @@ def end_stalled_runs(root: Path) -> list[str]:
             continue
         if found is None or not run.is_locked():
             continue
-        age, bound, _ = found
+        age, bound, _unused = found
         if age > KILL_AFTER_STALLS * bound and end_stalled(
             run, age, f"the queue waited behind it for more than {KILL_AFTER_STALLS * bound:.0f} s"
         ):
@@ -403,13 +438,19 @@ def delete(run: Run, viewer: Viewer | None = None) -> None:
     except RunDamagedError:
         state = "running" if run.is_locked() else "damaged"
     if state in ("running", "stalled"):
-        raise ValueError(f"run {run.id} is still {state}: stop it first")
+        raise ValueError(
+            _("run {run_id} is still {state}: stop it first").format(
+                run_id=run.id, state=state_name(state)
+            )
+        )
     if state == "queued":
         run.request_stop()
         deadline = time.monotonic() + DELETE_WAIT_SECONDS
         while run.is_locked():
             if time.monotonic() > deadline:
-                raise ValueError(f"run {run.id} did not leave the queue: try again")
+                raise ValueError(
+                    _("run {run_id} did not leave the queue: try again").format(run_id=run.id)
+                )
             time.sleep(0.05)
     shutil.rmtree(run.path)
 
@@ -447,7 +488,7 @@ def queue_order(root: Path) -> list[Run]:
         student = owner_of(run) or run.id
         ranked.append((turns[student], queued_at, run.id, run))
         turns[student] += 1
-    return [run for *_, run in sorted(ranked, key=lambda item: item[:3])]
+    return [run for *_unused, run in sorted(ranked, key=lambda item: item[:3])]
 
 
 def _queued_before(run: Run, root: Path) -> int:
@@ -689,26 +730,31 @@ class RunSummary:
     def progress_text(self) -> str:
         """One honest line: where the run is, never '100%' beside 'batch 0'."""
         if self.state == "queued":
-            return "queued, waiting for a free slot"
+            return _("queued, waiting for a free slot")
         if self.state == "stalled":
-            return f"stalled at epoch {self.epochs_done + 1}/{self.epochs}: no progress (see why)"
+            return _("stalled at epoch {epoch}/{epochs}: no progress (see why)").format(
+                epoch=self.epochs_done + 1, epochs=self.epochs
+            )
         if self.state != "running":
-            return self.state
+            return state_name(self.state)
         if self.epochs_done >= self.epochs:
-            return (
-                f"{self.epochs}/{self.epochs} epochs trained; testing the best epoch's weights"
-                " on the 10,000 test images"
-            )
+            return _(
+                "{epochs}/{epochs} epochs trained; testing the best epoch's weights on the"
+                " 10,000 test images"
+            ).format(epochs=self.epochs)
         if self.batches_done == 0:
-            return f"starting: loading MNIST and the model (epoch 1/{self.epochs})"
-        if self.batch_in_epoch >= self.batches_per_epoch:
-            return (
-                f"epoch {self.epochs_done + 1}/{self.epochs}: all {self.batches_per_epoch}"
-                " batches done, measuring the validation error"
+            return _("starting: loading MNIST and the model (epoch 1/{epochs})").format(
+                epochs=self.epochs
             )
-        return (
-            f"epoch {self.epochs_done + 1}/{self.epochs},"
-            f" batch {self.batch_in_epoch}/{self.batches_per_epoch}"
+        if self.batch_in_epoch >= self.batches_per_epoch:
+            return _(
+                "epoch {epoch}/{epochs}: all {batches} batches done, measuring the validation error"
+            ).format(epoch=self.epochs_done + 1, epochs=self.epochs, batches=self.batches_per_epoch)
+        return _("epoch {epoch}/{epochs}, batch {batch}/{batches}").format(
+            epoch=self.epochs_done + 1,
+            epochs=self.epochs,
+            batch=self.batch_in_epoch,
+            batches=self.batches_per_epoch,
         )
 
 

@@ -21,6 +21,7 @@ from core.convolution.code_twin import (
     printout,
     python_source,
 )
+from core.i18n import _, language, ltr
 from dashboard.memo import Frozen, dataclass_key
 
 
@@ -33,7 +34,11 @@ def _tick(ok: bool) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _source_and_check(spec_key: tuple, output_key: Frozen) -> tuple[str, Agreement | str]:
+def _source_and_check(
+    spec_key: tuple,
+    output_key: Frozen,
+    language: str,  # noqa: ARG001 - the cache's key: the script's comments are in it
+) -> tuple[str, Agreement | str]:
     """The script of a configuration and torch's agreement with the page's output (or why
     torch refused the configuration)."""
     spec = LayerSpec(**{name: v.array() if isinstance(v, Frozen) else v for name, v in spec_key})
@@ -46,10 +51,13 @@ def _source_and_check(spec_key: tuple, output_key: Frozen) -> tuple[str, Agreeme
 
 def show_code_twin(spec: LayerSpec, page_output: np.ndarray) -> None:
     """Draw the code twin of `spec`, whose page result is `page_output` [C, H, W]."""
-    st.subheader("The same layer in PyTorch", anchor="code-twin")
-    source, check = _source_and_check(dataclass_key(spec), Frozen(page_output))
+    st.subheader(_("The same layer in PyTorch"), anchor="code-twin")
+    source, check = _source_and_check(dataclass_key(spec), Frozen(page_output), language())
     if isinstance(check, str):  # torch refused what the page computed: say so
-        st.error(f"torch refuses this configuration: {check}", icon=":material/block:")
+        st.error(
+            _("torch refuses this configuration: {check}").format(check=check),
+            icon=":material/block:",
+        )
         st.code(source, language="python", height=420)
         return
     # The checks above the code, the code at full width: beside it, at 1000 px, the code's
@@ -60,35 +68,43 @@ def show_code_twin(spec: LayerSpec, page_output: np.ndarray) -> None:
     difference = "-" if not check.shape_equal else f"{check.max_difference:.3g}"
     shape_column, values_column, cell_column = st.columns(3)
     shape_column.markdown(
-        f"{_tick(check.shape_equal)} **output shape**  \ntorch `{check.torch_shape}`,"
-        f" page `{check.page_shape}`"
+        _("{tick} **output shape**  \ntorch `{torch_shape}`, page `{page_shape}`").format(
+            tick=_tick(check.shape_equal),
+            torch_shape=check.torch_shape,
+            page_shape=check.page_shape,
+        )
     )
     values_column.markdown(
-        f"{_tick(check.values_close)} **every value within {TOLERANCE:g}**  \nlargest"
-        f" difference: {difference}"
+        _("{tick} **every value within {TOLERANCE:g}**  \nlargest difference: {difference}").format(
+            tick=_tick(check.values_close), TOLERANCE=TOLERANCE, difference=ltr(difference)
+        )
     )
     cell_column.markdown(
-        f"{_tick(check.cell_equal)} **selected cell** `y[{index}]`  \ntorch {torch_cell},"
-        f" page {page_cell}"
+        _("{tick} **selected cell** `y[{index}]`  \ntorch {torch_cell}, page {page_cell}").format(
+            tick=_tick(check.cell_equal),
+            index=index,
+            torch_cell=ltr(torch_cell),
+            page_cell=ltr(page_cell),
+        )
     )
     if check.ok:
         st.success(
-            "torch, running this layer itself, agrees with the page.",
+            _("torch, running this layer itself, agrees with the page."),
             icon=":material/check_circle:",
         )
     else:
         st.error(
-            "torch and the page disagree: the checks above say where.", icon=":material/error:"
+            _("torch and the page disagree: the checks above say where."), icon=":material/error:"
         )
     st.code(source, language="python", line_numbers=True, height=460)
     prints_column, download_column = st.columns([3, 2], vertical_alignment="center")
     with prints_column:
-        st.caption("Running the file (`python " + file_name(spec) + "`) prints:")
+        st.caption(_("Running the file (`python {file}`) prints:").format(file=file_name(spec)))
         if check.shape_equal and check.page_cell is not None:
             st.code(printout(check.torch_shape, spec.cell_index, check.page_cell), language=None)
     with download_column:
         st.download_button(
-            "Download as .py",
+            _("Download as .py"),
             source,
             file_name=file_name(spec),
             mime="text/x-python",
@@ -96,4 +112,4 @@ def show_code_twin(spec: LayerSpec, page_output: np.ndarray) -> None:
             key="download_twin",
             on_click="ignore",  # a download changes nothing on the page: no rerun
         )
-        st.caption("Copy: the button at the code's top right corner.")
+        st.caption(_("Copy: the button at the code's top right corner."))

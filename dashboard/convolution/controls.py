@@ -15,6 +15,7 @@ from streamlit import config
 
 from core.convolution.arithmetic import padding_preset
 from core.convolution.layer import KERNEL_PRESETS_1D, KERNEL_PRESETS_2D
+from core.i18n import N_, _
 from dashboard.convolution.state import OPERATIONS, SOURCES, SPEEDS
 
 state = st.session_state
@@ -48,73 +49,84 @@ def apply_padding() -> None:
 
 def draw_controls() -> None:
     """The sidebar's widgets; they read and write `st.session_state` under their keys."""
-    st.subheader("Settings")
-    mode = st.radio("Dimensions", ("2D", "1D"), key="mode", horizontal=True)
-    op = st.selectbox("Operation", OPERATIONS, key="op", on_change=pooling_defaults)
+    st.subheader(_("Settings"))
+    mode = st.radio(_("Dimensions"), ("2D", "1D"), key="mode", horizontal=True)
+    op = st.selectbox(
+        _("Operation"), OPERATIONS, key="op", on_change=pooling_defaults, format_func=_
+    )
     one_d = mode == "1D"
     pooling = "pooling" in op
     transposed = op == "transposed convolution"
     if one_d:
-        st.number_input("Input length", 1, 64, key="w", on_change=rerun_explorer)
+        st.number_input(_("Input length"), 1, 64, key="w", on_change=rerun_explorer)
     else:
         a, b = st.columns(2)
-        a.number_input("Input height", 1, 28, key="h", on_change=rerun_explorer)
-        b.number_input("Input width", 1, 64, key="w", on_change=rerun_explorer)
+        a.number_input(_("Input height"), 1, 28, key="h", on_change=rerun_explorer)
+        b.number_input(_("Input width"), 1, 64, key="w", on_change=rerun_explorer)
     a, b = st.columns(2)
-    a.number_input("Input channels", 1, 8, key="cin", on_change=rerun_explorer)
+    a.number_input(_("Input channels"), 1, 8, key="cin", on_change=rerun_explorer)
     if not pooling:
-        b.number_input("Output channels", 1, 8, key="cout", on_change=rerun_explorer)
+        b.number_input(_("Output channels"), 1, 8, key="cout", on_change=rerun_explorer)
         st.number_input(
-            "Groups",
+            _("Groups"),
             1,
             8,
             key="groups",
             on_change=rerun_explorer,
-            help="Split the channels into groups: each output channel reads only the input"
-            " channels of its group. Groups = input channels = output channels: depthwise.",
+            help=_(
+                "Split the channels into groups: each output channel reads only the input"
+                " channels of its group. Groups = input channels = output channels: depthwise."
+            ),
         )
     if one_d:
-        st.slider("Kernel size", 1, 7, key="kw", on_change=rerun_explorer)
+        st.slider(_("Kernel size"), 1, 7, key="kw", on_change=rerun_explorer)
     else:
-        st.slider("Kernel height", 1, 7, key="kh", on_change=rerun_explorer)
-        st.slider("Kernel width", 1, 7, key="kw", on_change=rerun_explorer)
+        st.slider(_("Kernel height"), 1, 7, key="kh", on_change=rerun_explorer)
+        st.slider(_("Kernel width"), 1, 7, key="kw", on_change=rerun_explorer)
     st.segmented_control(
-        "Padding preset",
-        ("valid", "same", "full"),
+        _("Padding preset"),
+        (N_("valid"), N_("same"), N_("full")),
         key="pad_preset",
+        format_func=_,
         on_change=apply_padding,
         disabled=pooling or transposed,
-        help="For stride 1: valid = 0, same keeps the size, full = span − 1",
+        help=_("For stride 1: valid = 0, same keeps the size, full = span − 1"),
     )
     a, b = st.columns(2)
     if not one_d:
-        a.number_input("Padding (rows)", 0, 6, key="ph", on_change=rerun_explorer)
+        a.number_input(_("Padding (rows)"), 0, 6, key="ph", on_change=rerun_explorer)
     b.number_input(
-        "Padding" if one_d else "Padding (cols)", 0, 6, key="pw", on_change=rerun_explorer
+        _("Padding") if one_d else _("Padding (cols)"), 0, 6, key="pw", on_change=rerun_explorer
     )
     a, b = st.columns(2)
     if not one_d:
-        a.number_input("Stride (rows)", 1, 4, key="sh", on_change=rerun_explorer)
-    b.number_input("Stride" if one_d else "Stride (cols)", 1, 4, key="sw", on_change=rerun_explorer)
+        a.number_input(_("Stride (rows)"), 1, 4, key="sh", on_change=rerun_explorer)
+    b.number_input(
+        _("Stride") if one_d else _("Stride (cols)"), 1, 4, key="sw", on_change=rerun_explorer
+    )
     if op != "average pooling":
         a, b = st.columns(2)
         if not one_d:
-            a.number_input("Dilation (rows)", 1, 4, key="dh", on_change=rerun_explorer)
+            a.number_input(_("Dilation (rows)"), 1, 4, key="dh", on_change=rerun_explorer)
         b.number_input(
-            "Dilation" if one_d else "Dilation (cols)", 1, 4, key="dw", on_change=rerun_explorer
+            _("Dilation") if one_d else _("Dilation (cols)"),
+            1,
+            4,
+            key="dw",
+            on_change=rerun_explorer,
         )
     if transposed:
         a, b = st.columns(2)
-        help_op = (
+        help_op = _(
             "Extra rows/columns on the bottom/right; PyTorch wants it below the stride or"
             " the dilation"
         )
         if not one_d:
             a.number_input(
-                "Output padding (rows)", 0, 3, key="oph", on_change=rerun_explorer, help=help_op
+                _("Output padding (rows)"), 0, 3, key="oph", on_change=rerun_explorer, help=help_op
             )
         b.number_input(
-            "Output padding" if one_d else "Output padding (cols)",
+            _("Output padding") if one_d else _("Output padding (cols)"),
             0,
             3,
             key="opw",
@@ -122,25 +134,33 @@ def draw_controls() -> None:
             help=help_op,
         )
     if not pooling:
-        st.toggle("Bias", key="bias", on_change=rerun_explorer)
+        st.toggle(_("Bias"), key="bias", on_change=rerun_explorer)
     if op == "convolution":
         st.toggle(
-            "True convolution (flip the kernel)",
+            _("True convolution (flip the kernel)"),
             key="flip",
             on_change=rerun_explorer,
-            help="Deep learning's 'convolution' is cross-correlation; true convolution "
-            "flips the kernel: y[n] = Σ x[n−m] w[m].",
+            help=_(
+                "Deep learning's 'convolution' is cross-correlation; true convolution "
+                "flips the kernel: y[n] = Σ x[n−m] w[m]."
+            ),
         )
     if not pooling:
-        st.toggle("ReLU", key="relu", on_change=rerun_explorer)
-    st.selectbox("Input values", SOURCES, key="src")
+        st.toggle(_("ReLU"), key="relu", on_change=rerun_explorer)
+    st.selectbox(_("Input values"), SOURCES, key="src", format_func=_)
     if state.src == "MNIST digit":
-        st.number_input("Test digit index", 0, 9999, key="digit", on_change=rerun_explorer)
+        st.number_input(_("Test digit index"), 0, 9999, key="digit", on_change=rerun_explorer)
     else:
-        st.number_input("Seed", 0, 9999, key="seed", on_change=rerun_explorer)
+        st.number_input(_("Seed"), 0, 9999, key="seed", on_change=rerun_explorer)
     if not pooling:
         presets = KERNEL_PRESETS_1D if one_d else KERNEL_PRESETS_2D
         if state.kernel not in presets:
             state.kernel = presets[0]
-        st.selectbox("Kernel", presets, key="kernel", on_change=rerun_explorer)
-    st.select_slider("Animation speed", tuple(SPEEDS), key="speed", on_change=rerun_explorer)
+        st.selectbox(_("Kernel"), presets, key="kernel", on_change=rerun_explorer, format_func=_)
+    st.select_slider(
+        _("Animation speed"),
+        tuple(SPEEDS),
+        key="speed",
+        on_change=rerun_explorer,
+        format_func=_,
+    )

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from core.convolution.causal import CausalStack
+from core.i18n import _
 
 GROUP_COLOURS = qualitative.Set2
 CONE = "#ea580c"
@@ -46,17 +47,25 @@ def groups_figure(in_channels: int, out_channels: int, groups: int) -> go.Figure
             texttemplate="%{text}",
             xgap=2,
             ygap=2,
-            hovertemplate="output channel %{y} · input channel %{x}: %{text}<extra></extra>",
+            hovertemplate=_("output channel %{y} · input channel %{x}: %{text}")
+            + "<extra></extra>",
         )
     )
     figure.update_layout(
         height=round(max(160, out_channels * cell + 90)),
         margin=dict(l=10, r=10, t=40, b=40),
         plot_bgcolor="white",
-        title=dict(text=f"kernels present: {groups} group{'s' if groups > 1 else ''}", x=0),
-        xaxis=dict(title="input channel", dtick=1, side="bottom", constrain="domain"),
+        title=dict(
+            text=(
+                _("kernels present: {groups} groups")
+                if groups > 1
+                else _("kernels present: {groups} group")
+            ).format(groups=groups),
+            x=0,
+        ),
+        xaxis=dict(title=_("input channel"), dtick=1, side="bottom", constrain="domain"),
         yaxis=dict(
-            title="output channel",
+            title=_("output channel"),
             dtick=1,
             autorange="reversed",
             scaleanchor="x",
@@ -83,7 +92,10 @@ def causal_stack_figure(stack: CausalStack, position: int) -> go.Figure:
     for level, row in enumerate(stack.values):
         values[level, pad:] = row
     x = np.arange(-pad, length)
-    y_labels = ["input"] + [f"layer {n + 1} (d={d})" for n, d in enumerate(stack.dilations)]
+    y_labels = [_("input")] + [
+        _("layer {number} (d={dilation})").format(number=n + 1, dilation=d)
+        for n, d in enumerate(stack.dilations)
+    ]
     text = [[("" if np.isnan(v) else f"{v:.1f}") for v in row] for row in values]
     data = [
         go.Heatmap(  # trace 0: padding, grey
@@ -117,7 +129,7 @@ def causal_stack_figure(stack: CausalStack, position: int) -> go.Figure:
             mode="markers",
             marker=dict(symbol="square", size=18, color="rgba(0,0,0,0.01)"),
             showlegend=False,
-            hovertemplate="output t = %{x}: click to trace it<extra></extra>",
+            hovertemplate=_("output t = %{x}: click to trace it") + "<extra></extra>",
         ),
     ]
     # The links: each cone cell at level l+1 to the taps it reads at level l.
@@ -146,7 +158,7 @@ def causal_stack_figure(stack: CausalStack, position: int) -> go.Figure:
         margin=dict(l=10, r=10, t=30, b=40),
         plot_bgcolor="white",
         xaxis=dict(
-            title="time step t (grey: the causal padding, zeros)",
+            title=_("time step t (grey: the causal padding, zeros)"),
             showgrid=False,
             zeroline=False,
             dtick=4 if pad + length > 24 else 1,
@@ -159,7 +171,9 @@ def causal_stack_figure(stack: CausalStack, position: int) -> go.Figure:
             range=[-0.6, levels - 0.4],
         ),
         title=dict(
-            text=f"output t = {position} depends on the orange cells", x=0, font=dict(size=14)
+            text=_("output t = {position} depends on the orange cells").format(position=position),
+            x=0,
+            font=dict(size=14),
         ),
     )
     return figure

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 
 from core.convolution.layer import KERNEL_PRESETS_1D, KERNEL_PRESETS_2D, OPERATIONS
+from core.i18n import N_
 
-SOURCES = ("random integers", "MNIST digit", "edit by hand")
-SPEEDS = {"slow": 1200, "normal": 600, "fast": 200}
+SOURCES = (N_("random integers"), N_("MNIST digit"), N_("edit by hand"))
+SPEEDS = {N_("slow"): 1200, N_("normal"): 600, N_("fast"): 200}
 # key: (default, low, high): integers that live in the URL too.
 INTEGERS = {
     "h": (5, 1, 28),

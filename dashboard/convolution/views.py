@@ -20,6 +20,7 @@ import plotly.io as pio
 from plotly.colors import get_colorscale
 
 from core.convolution.reference import Geometry
+from core.i18n import N_, _, language
 from dashboard.memo import Frozen, frozen
 
 MAX_FRAMES = 400
@@ -46,14 +47,14 @@ RED_BLUE = get_colorscale("RdBu")
 # The eight cases of LESSON.md section 6 (Dumoulin and Visin): input, kernel, padding,
 # stride, dilation and the output the lecture shows.
 LECTURE_CASES: dict[str, dict[str, int]] = {
-    "no padding, no strides": dict(size=4, kernel=3, padding=0, stride=1, dilation=1, out=2),
-    "arbitrary padding": dict(size=5, kernel=4, padding=2, stride=1, dilation=1, out=6),
-    "half (same) padding": dict(size=5, kernel=3, padding=1, stride=1, dilation=1, out=5),
-    "full padding": dict(size=5, kernel=3, padding=2, stride=1, dilation=1, out=7),
-    "no padding, strides": dict(size=5, kernel=3, padding=0, stride=2, dilation=1, out=2),
-    "padding, strides": dict(size=5, kernel=3, padding=1, stride=2, dilation=1, out=3),
-    "padding, strides (odd)": dict(size=6, kernel=3, padding=1, stride=2, dilation=1, out=3),
-    "dilation": dict(size=7, kernel=3, padding=0, stride=1, dilation=2, out=3),
+    N_("no padding, no strides"): dict(size=4, kernel=3, padding=0, stride=1, dilation=1, out=2),
+    N_("arbitrary padding"): dict(size=5, kernel=4, padding=2, stride=1, dilation=1, out=6),
+    N_("half (same) padding"): dict(size=5, kernel=3, padding=1, stride=1, dilation=1, out=5),
+    N_("full padding"): dict(size=5, kernel=3, padding=2, stride=1, dilation=1, out=7),
+    N_("no padding, strides"): dict(size=5, kernel=3, padding=0, stride=2, dilation=1, out=2),
+    N_("padding, strides"): dict(size=5, kernel=3, padding=1, stride=2, dilation=1, out=3),
+    N_("padding, strides (odd)"): dict(size=6, kernel=3, padding=1, stride=2, dilation=1, out=3),
+    N_("dilation"): dict(size=7, kernel=3, padding=0, stride=1, dilation=2, out=3),
 }
 
 
@@ -153,7 +154,7 @@ FEED_COLOUR = "#16a34a"
 def _feed_shapes(geometry: Geometry, cell: tuple[int, int]) -> list[dict]:
     """The chosen input cell and every output cell it feeds, outlined in green."""
     row, col = cell
-    fed = [(i, j) for i, j, _, _ in geometry.feeds(row, col)]
+    fed = [(i, j) for i, j, _row, _col in geometry.feeds(row, col)]
     shapes = [_cell_box(row, col, "", FEED_COLOUR, fillcolor="rgba(22,163,74,0.25)")]
     if fed:
         shapes.append(
@@ -270,6 +271,7 @@ def sliding_window_figure(
         output_title,
         frozen(real),
         None if input_cell is None else (int(input_cell[0]), int(input_cell[1])),
+        language(),
     )
     return PlotlySpec(spec)
 
@@ -285,6 +287,7 @@ def _sliding_window_spec(
     output_title: str,
     real_key: Frozen | None,
     input_cell: tuple[int, int] | None,
+    language: str,  # noqa: ARG001 - the cache's key: the figure's words are in it
 ) -> dict:
     padded, output = padded_key.array(), output_key.array()
     real = None if real_key is None else real_key.array()
@@ -314,7 +317,7 @@ def _sliding_window_spec(
             colorscale=[[0, "#e2e8f0"], [1, "#e2e8f0"]],
             showscale=False,
             hoverongaps=False,
-            hovertemplate="padding (padded row %{y}, col %{x})<extra></extra>",
+            hovertemplate=_("padding (padded row %{y}, col %{x})") + "<extra></extra>",
         ),
         dict(
             type="heatmap",
@@ -323,7 +326,7 @@ def _sliding_window_spec(
             yaxis="y",
             colorscale=BLUES,
             showscale=False,
-            hovertemplate="padded row %{y}, col %{x}: %{z}<extra></extra>",
+            hovertemplate=_("padded row %{y}, col %{x}: %{z}") + "<extra></extra>",
             hoverongaps=False,
             **(
                 dict(text=_text(padded, is_pad), texttemplate="%{text}")
@@ -338,7 +341,7 @@ def _sliding_window_spec(
             yaxis="y2",
             colorscale=ORANGES,
             showscale=False,
-            hovertemplate="output row %{y}, col %{x}: %{z:.4g}<extra></extra>",
+            hovertemplate=_("output row %{y}, col %{x}: %{z:.4g}") + "<extra></extra>",
             **(
                 dict(text=_text(output), texttemplate="%{text}")
                 if cell_out >= MIN_TEXT_CELL
@@ -356,7 +359,7 @@ def _sliding_window_spec(
             mode="markers",
             showlegend=False,
             marker=dict(symbol="square", size=28, color="rgba(0,0,0,0.01)"),
-            hovertemplate="output row %{y}, col %{x}: click to select<extra></extra>",
+            hovertemplate=_("output row %{y}, col %{x}: click to select") + "<extra></extra>",
         ),
         # Trace 4: the same for the input cells, to ask which output cells one of them feeds.
         dict(
@@ -369,8 +372,10 @@ def _sliding_window_spec(
             showlegend=False,
             text=[cell for row in _text(padded, is_pad) for cell in row],
             marker=dict(symbol="square", size=max(6, min(28, cell_in)), color="rgba(0,0,0,0.01)"),
-            hovertemplate="padded row %{y}, col %{x}: %{text}<br>click: the output cells it"
-            " feeds<extra></extra>",
+            hovertemplate=_(
+                "padded row %{y}, col %{x}: %{text}<br>click: the output cells it feeds"
+            )
+            + "<extra></extra>",
         ),
     ]
     static = _static_shapes(geometry) if real is None else []
@@ -465,7 +470,7 @@ def _sliding_window_spec(
                 showactive=False,
                 buttons=[
                     dict(
-                        label="▶ Play",
+                        label=_("▶ Play"),
                         method="animate",
                         args=[
                             None,
@@ -477,7 +482,7 @@ def _sliding_window_spec(
                         ],
                     ),
                     dict(
-                        label="❚❚ Pause",
+                        label=_("❚❚ Pause"),
                         method="animate",
                         args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))],
                     ),
@@ -493,7 +498,7 @@ def _sliding_window_spec(
                 y=below_plot(AXIS_LABELS),
                 yanchor="top",
                 pad=dict(t=0, b=0),
-                currentvalue=dict(prefix="output cell (row, col): ", xanchor="right"),
+                currentvalue=dict(prefix=_("output cell (row, col): "), xanchor="right"),
             )
         ],
     )
@@ -506,11 +511,17 @@ def kernel_stack_figure(
     """The kernels of one output channel, one small heatmap per input channel it reads
     (`channels` names them: with groups, only its group's)."""
     channels = list(range(weights.shape[0])) if channels is None else channels
-    return PlotlySpec(_kernel_stack_spec(Frozen(weights), title, tuple(map(int, channels))))
+    spec = _kernel_stack_spec(Frozen(weights), title, tuple(map(int, channels)), language())
+    return PlotlySpec(spec)
 
 
 @functools.lru_cache(maxsize=CACHED_FIGURES)
-def _kernel_stack_spec(weights_key: Frozen, title: str, channels: tuple[int, ...]) -> dict:
+def _kernel_stack_spec(
+    weights_key: Frozen,
+    title: str,
+    channels: tuple[int, ...],
+    language: str,  # noqa: ARG001 - the cache's key: the figure's words are in it
+) -> dict:
     weights = weights_key.array()
     count = weights.shape[0]
     limit = float(np.abs(weights).max()) or 1.0
@@ -562,7 +573,7 @@ def _kernel_stack_spec(weights_key: Frozen, title: str, channels: tuple[int, ...
         )
         layout["annotations"].append(
             dict(
-                text=f"input channel {channels[c]}",
+                text=_("input channel {channels}").format(channels=channels[c]),
                 x=sum(domain) / 2,
                 y=1.0,
                 xref="paper",

@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core import i18n
+from core.i18n import N_, _
 from core.runs.store import Run
 from core.training.ray_jobs import ray_info
 from dashboard.text import plain
@@ -25,23 +27,42 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @st.cache_data(ttl=CLUSTER_SECONDS, show_spinner=False, max_entries=4)
-def read_cluster(address: str) -> dict:
+def read_cluster(address: str, language: str = "en") -> dict:
     """{"nodes": [...], "dashboard": url or None}, or {"error": why} when Ray cannot be
-    reached (never raises: the page says so and goes on)."""
+    reached (never raises: the page says so and goes on). `language`: that of the error's
+    words (part of the cache's key)."""
     command = [sys.executable, "-m", "core.training.ray_jobs", "nodes", address]
     try:
         done = subprocess.run(
             command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False
         )
     except subprocess.TimeoutExpired:
-        return {"error": f"the Ray cluster at {address} did not answer within 60 s"}
+        return {
+            "error": _("the Ray cluster at {address} did not answer within 60 s").format(
+                address=address
+            )
+        }
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        return {"error": lines[-1][:300] if lines else f"exit code {done.returncode}"}
+        return {
+            "error": lines[-1][:300]
+            if lines
+            else _("exit code {code}").format(code=done.returncode)
+        }
     try:
         return json.loads(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        return {"error": "the cluster's answer could not be read"}
+        return {"error": _("the cluster's answer could not be read")}
+
+
+# The nodes table's columns, as the teacher reads them.
+NODE_COLUMNS = {
+    "machine": N_("machine"),
+    "state": N_("state"),
+    "CPUs": "CPUs",
+    "GPUs": "GPUs",
+    "training": N_("training"),
+}
 
 
 def nodes_frame(nodes: list[dict], training: dict[str, list[str]]) -> pd.DataFrame:
@@ -50,7 +71,7 @@ def nodes_frame(nodes: list[dict], training: dict[str, list[str]]) -> pd.DataFra
         rows.append(
             {
                 "machine": f"{node['node_ip']} ({node['node_id'][:8]})",
-                "state": "alive" if node["alive"] else "dead",
+                "state": _("alive") if node["alive"] else _("dead"),
                 "CPUs": f"{node['cpus']:g}",
                 "GPUs": f"{node['gpus']:g}",
                 "training": ", ".join(training.get(node["node_id"], [])) or "-",
@@ -61,12 +82,16 @@ def nodes_frame(nodes: list[dict], training: dict[str, list[str]]) -> pd.DataFra
 
 def cluster_panel(address: str, runs_root: Path, active_ids: list[str]) -> None:
     """The cluster, for the teacher (or anyone outside classroom mode)."""
-    with st.expander(f"Ray cluster at {address}", expanded=True, icon=":material/lan:"):
-        view = read_cluster(address)
+    with st.expander(
+        _("Ray cluster at {address}").format(address=address), expanded=True, icon=":material/lan:"
+    ):
+        view = read_cluster(address, i18n.language())
         if "error" in view:
             st.error(
-                f"Could not read the Ray cluster: {plain(view['error'])}. Runs stay queued"
-                " until it answers; is `ray start --head` running on this machine?"
+                _(
+                    "Could not read the Ray cluster: {error}. Runs stay queued until it answers; "
+                    "is `ray start --head` running on this machine?"
+                ).format(error=plain(view["error"]))
             )
             return
         training: dict[str, list[str]] = {}
@@ -76,12 +101,29 @@ def cluster_panel(address: str, runs_root: Path, active_ids: list[str]) -> None:
                 training.setdefault(info["node_id"], []).append(run_id)
         nodes = view["nodes"]
         alive = [n for n in nodes if n["alive"]]
-        st.caption(
-            f"{len(alive)} machine{'s' if len(alive) != 1 else ''},"
-            f" {sum(n['cpus'] for n in alive):g} CPUs and {sum(n['gpus'] for n in alive):g}"
-            " GPUs. Ray's scheduler places each run on a machine with the CPUs (or the GPU) it"
-            " asks for; add a machine with `ray start --address=<this machine>:6379`."
+        machines = (
+            _("1 machine, {cpus:g} CPUs and {gpus:g} GPUs.")
+            if len(alive) == 1
+            else _("{count} machines, {cpus:g} CPUs and {gpus:g} GPUs.")
+        ).format(
+            count=len(alive),
+            cpus=sum(n["cpus"] for n in alive),
+            gpus=sum(n["gpus"] for n in alive),
         )
-        st.dataframe(nodes_frame(nodes, training), hide_index=True, use_container_width=True)
+        st.caption(
+            machines
+            + " "
+            + _(
+                "Ray's scheduler places each run on a machine with the CPUs (or the GPU) it asks"
+                " for; add a machine with `ray start --address=<this machine>:6379`."
+            )
+        )
+        st.dataframe(
+            nodes_frame(nodes, training).rename(
+                columns=lambda column: _(NODE_COLUMNS.get(column, column))
+            ),
+            hide_index=True,
+            use_container_width=True,
+        )
         if view.get("dashboard"):
-            st.link_button("Ray's dashboard", view["dashboard"], icon=":material/open_in_new:")
+            st.link_button(_("Ray's dashboard"), view["dashboard"], icon=":material/open_in_new:")

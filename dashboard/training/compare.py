@@ -4,14 +4,50 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from core.analysis.compare import RunFacts, SeedGroup, describe, differing_settings
+from core.analysis.compare import RunFacts, SeedGroup, differing_settings
+from core.i18n import N_, _
+from core.training.config import TrainConfig, setting_label
 from dashboard.charts import PALETTE
 
+# The axes' titles are marked only: `_()` them where shown.
 X_AXES = {
-    "parameters": ("parameters", "{:,.0f}"),
-    "seconds_per_epoch": ("seconds per epoch", "{:.1f}"),
-    "macs": ("MACs per image", "{:,.0f}"),
+    "parameters": (N_("parameters"), "{:,.0f}"),
+    "seconds_per_epoch": (N_("seconds per epoch"), "{:.1f}"),
+    "macs": (N_("MACs per image"), "{:,.0f}"),
 }
+# A run's state as the compare page names it (the stored state stays English).
+STATE_LABELS = {
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "stalled": N_("stalled"),
+    "completed": N_("completed"),
+    "stopped": N_("stopped"),
+    "diverged": N_("diverged"),
+    "failed": N_("failed"),
+    "crashed": N_("crashed"),
+}
+TRUE, FALSE = N_("True"), N_("False")
+
+
+def state_label(state: str) -> str:
+    label = STATE_LABELS.get(state)
+    return _(label) if label else state
+
+
+def setting_value(value) -> str:
+    """A setting's value as the compare page shows it ("all" for every training image)."""
+    if value is None:
+        return _("all")
+    if isinstance(value, bool):
+        return _(TRUE) if value else _(FALSE)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def describe_settings(config: TrainConfig, names: list[str]) -> str:
+    """'activation tanh, pooling avg' (core.analysis.compare.describe) in the reader's
+    language."""
+    parts = [f"{setting_label(name)} {setting_value(getattr(config, name))}" for name in names]
+    return ", ".join(parts) if parts else _("the lecture's recipe")
 
 
 def risk_scatter_figure(
@@ -20,6 +56,7 @@ def risk_scatter_figure(
     """Test risk (log) against parameters, MACs or seconds per epoch: one point per run; the
     runs that differ only in seed share a colour, with a bar from their best to worst risk."""
     title, number = X_AXES[x]
+    title = _(title)
     by_id = {f.id: f for f in facts}
     names = differing_settings([g.config for g in groups])
     figure = go.Figure()
@@ -29,7 +66,7 @@ def risk_scatter_figure(
         if not members:
             continue
         colour = PALETTE[index % len(PALETTE)]
-        label = describe(group.config, [n for n in names if n != "seed"])
+        label = describe_settings(group.config, [n for n in names if n != "seed"])
         xs = [getattr(m, x) for m in members]
         risks = [m.test_risk for m in members]
         figure.add_scatter(
@@ -37,10 +74,17 @@ def risk_scatter_figure(
             y=risks,
             mode="markers",
             marker=dict(color=colour, size=11, line=dict(color="white", width=1)),
-            name=f"{label} ({len(members)} seed{'s' if len(members) > 1 else ''})",
+            name=(
+                _("{label} ({count} seeds)").format(label=label, count=len(members))
+                if len(members) > 1
+                else _("{label} (1 seed)").format(label=label)
+            ),
             customdata=[[m.id, m.config.seed] for m in members],
-            hovertemplate="%{customdata[0]}<br>seed %{customdata[1]}<br>test risk %{y:.4f}"
-            f"<br>{title} %{{x}}<extra></extra>",
+            hovertemplate="%{customdata[0]}<br>"
+            + _("seed {seed}").format(seed="%{customdata[1]}")
+            + "<br>"
+            + _("test risk {risk}").format(risk="%{y:.4f}")
+            + f"<br>{title} %{{x}}<extra></extra>",
         )
         if len(members) > 1:  # the spread over seeds, at the group's mean x
             middle = sum(xs) / len(xs)
@@ -56,15 +100,15 @@ def risk_scatter_figure(
     figure.update_layout(
         height=380,
         margin=dict(l=60, r=20, t=40, b=50),
-        title=dict(text=f"Test risk against {title}", font=dict(size=14)),
+        title=dict(text=_("Test risk against {title}").format(title=title), font=dict(size=14)),
         plot_bgcolor="white",
         legend=dict(orientation="h", yanchor="top", y=-0.2, x=0),
         xaxis=dict(title=title, showgrid=True, gridcolor="#e2e8f0"),
-        yaxis=dict(title="test risk (log)", type="log", showgrid=True, gridcolor="#e2e8f0"),
+        yaxis=dict(title=_("test risk (log)"), type="log", showgrid=True, gridcolor="#e2e8f0"),
     )
     if not figure.data:
         figure.add_annotation(
-            text="No finished run among those picked: test risks appear when runs complete.",
+            text=_("No finished run among those picked: test risks appear when runs complete."),
             showarrow=False,
             xref="paper",
             yref="paper",

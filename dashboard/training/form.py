@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from core.i18n import N_, _
 from core.model.lenet import (
     ACTIVATIONS,
     ARCHITECTURE_RANGES,
@@ -40,24 +41,51 @@ from core.training.config import (
     PLATEAU_STEPS,
     SCHEDULES,
     TrainConfig,
+    setting_label,
 )
 from dashboard.text import plain
 
-SUBSETS = {"all 58,976": None, "40,000": 40_000, "20,000": 20_000, "5,000": 5_000, "1,000": 1_000}
-LEARNING_RATES = ["0.1", "0.01", "1", "custom"]
+# The options' values stay English (session state, links, comparisons); each is shown through
+# its format_func in the reader's language.
+ALL_IMAGES = N_("all 58,976")
+SUBSETS = {ALL_IMAGES: None, "40,000": 40_000, "20,000": 20_000, "5,000": 5_000, "1,000": 1_000}
+CUSTOM = N_("custom")
+LEARNING_RATES = ["0.1", "0.01", "1", CUSTOM]
 DEVICES = ["auto", "cpu", "cuda", "mps"]
 PRESETS = {
-    "the lecture's LeNet-5": LECTURE_ARCHITECTURE,
-    "LeNet-5 as in 1998": PAPER_1998_ARCHITECTURE,
+    N_("the lecture's LeNet-5"): LECTURE_ARCHITECTURE,
+    N_("LeNet-5 as in 1998"): PAPER_1998_ARCHITECTURE,
 }
-ACTIVATION_LABELS = {"relu": "ReLU (lecture)", "tanh": "tanh (1998)", "sigmoid": "sigmoid"}
-POOLING_LABELS = {"max": "max (lecture)", "avg": "average (1998)"}
+# Marked only: show them with `_(ACTIVATION_LABELS[value])` (pages/architecture.py too).
+ACTIVATION_LABELS = {
+    "relu": N_("ReLU (lecture)"),
+    "tanh": N_("tanh (1998)"),
+    "sigmoid": N_("sigmoid"),
+}
+POOLING_LABELS = {"max": N_("max (lecture)"), "avg": N_("average (1998)")}
 SCHEDULE_LABELS = {
-    "constant": "constant (lecture)",
-    "onecycle": "one-cycle",
-    "cosine": "cosine decay",
-    "linear": "linear decay",
+    "constant": N_("constant (lecture)"),
+    "onecycle": N_("one-cycle"),
+    "cosine": N_("cosine decay"),
+    "linear": N_("linear decay"),
 }
+
+
+def _subset_label(option: str) -> str:
+    return _(option) if option == ALL_IMAGES else option
+
+
+def _lr_label(option: str) -> str:
+    return _(option) if option == CUSTOM else option
+
+
+DEVICE_LABELS = {"auto": N_("auto"), "cpu": N_("cpu"), "cuda": N_("cuda"), "mps": N_("mps")}
+
+
+def _device_label(option: str) -> str:
+    return _(DEVICE_LABELS[option]) if option in DEVICE_LABELS else option
+
+
 PREFIX = "tf_"  # session keys of the form's widgets
 DEFAULTS = TrainConfig()
 FORM_FIELDS = (
@@ -84,26 +112,27 @@ def _key(name: str) -> str:
 # The form's number fields and what a run may have. No min/max on the widget: the browser would
 # keep a typed out-of-range number in the field without taking it, and Train would start the
 # old one without a word; each is checked on Train instead, and named (_config_from_state).
+# The labels are marked only (`_()` them where shown).
 BOUNDS: dict[str, tuple[str, float, float]] = {
-    "epochs": ("Epochs", 1, MAX_EPOCHS),
-    "seed": ("Seed", 0, 2**31 - 1),
-    "batch_size": ("Batch size", 1, MAX_BATCH_SIZE),
-    "validation_size": ("Validation images", 1, MAX_VALIDATION_SIZE),
-    "momentum": ("Momentum", 0.0, MAX_MOMENTUM),
-    "weight_decay": ("Weight decay", 0.0, MAX_WEIGHT_DECAY),
-    "warmup": ("Warm-up (share of the steps)", 0.0, MAX_WARMUP),
-    "label_smoothing": ("Label smoothing", 0.0, MAX_LABEL_SMOOTHING),
-    "time_limit": ("Time limit (minutes)", 0.0, float(MAX_TIME_LIMIT_MINUTES)),
+    "epochs": (N_("Epochs"), 1, MAX_EPOCHS),
+    "seed": (N_("Seed"), 0, 2**31 - 1),
+    "batch_size": (N_("Batch size"), 1, MAX_BATCH_SIZE),
+    "validation_size": (N_("Validation images"), 1, MAX_VALIDATION_SIZE),
+    "momentum": (N_("Momentum"), 0.0, MAX_MOMENTUM),
+    "weight_decay": (N_("Weight decay"), 0.0, MAX_WEIGHT_DECAY),
+    "warmup": (N_("Warm-up (share of the steps)"), 0.0, MAX_WARMUP),
+    "label_smoothing": (N_("Label smoothing"), 0.0, MAX_LABEL_SMOOTHING),
+    "time_limit": (N_("Time limit (minutes)"), 0.0, float(MAX_TIME_LIMIT_MINUTES)),
     **{
         name: (label, low, high)
         for name, label, (low, high) in (
-            ("c1_kernel", "C1 kernel", ARCHITECTURE_RANGES["c1_kernel"]),
-            ("c1_channels", "C1 channels", ARCHITECTURE_RANGES["c1_channels"]),
-            ("c1_padding", "C1 padding", ARCHITECTURE_RANGES["c1_padding"]),
-            ("c3_kernel", "C3 kernel", ARCHITECTURE_RANGES["c3_kernel"]),
-            ("c3_channels", "C3 channels", ARCHITECTURE_RANGES["c3_channels"]),
-            ("c3_padding", "C3 padding", ARCHITECTURE_RANGES["c3_padding"]),
-            ("pool", "Pooling window (= stride)", ARCHITECTURE_RANGES["pool"]),
+            ("c1_kernel", N_("C1 kernel"), ARCHITECTURE_RANGES["c1_kernel"]),
+            ("c1_channels", N_("C1 channels"), ARCHITECTURE_RANGES["c1_channels"]),
+            ("c1_padding", N_("C1 padding"), ARCHITECTURE_RANGES["c1_padding"]),
+            ("c3_kernel", N_("C3 kernel"), ARCHITECTURE_RANGES["c3_kernel"]),
+            ("c3_channels", N_("C3 channels"), ARCHITECTURE_RANGES["c3_channels"]),
+            ("c3_padding", N_("C3 padding"), ARCHITECTURE_RANGES["c3_padding"]),
+            ("pool", N_("Pooling window (= stride)"), ARCHITECTURE_RANGES["pool"]),
         )
     },
 }
@@ -113,12 +142,12 @@ def _number(value: float) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
-def _bounded(column, label: str, name: str, help: str | None = None, **extra) -> None:
-    """A number field with its range in the help, checked on Train (BOUNDS)."""
-    _, low, high = BOUNDS[name]
-    span = f"{_number(low)} to {_number(high)}"
+def _bounded(column, name: str, help: str | None = None, **extra) -> None:
+    """A number field (its label from BOUNDS) with its range in the help, checked on Train."""
+    label, low, high = BOUNDS[name]
+    span = _("{low} to {high}").format(low=_number(low), high=_number(high))
     extra.setdefault("step", 1)
-    column.number_input(label, key=_key(name), help=f"{span}. {help}" if help else span, **extra)
+    column.number_input(_(label), key=_key(name), help=f"{span}. {help}" if help else span, **extra)
 
 
 def _out_of_bounds(state) -> dict[str, str]:
@@ -127,13 +156,15 @@ def _out_of_bounds(state) -> dict[str, str]:
     for name, (label, low, high) in BOUNDS.items():
         value = state[_key(name)]
         if not low <= value <= high:
-            problems[label] = f"{_number(value)} is not from {_number(low)} to {_number(high)}"
+            problems[_(label)] = _("{value} is not from {low} to {high}").format(
+                value=_number(value), low=_number(low), high=_number(high)
+            )
     return problems
 
 
 def _initial_values() -> dict:
     values = {name: getattr(DEFAULTS, name) for name in FORM_FIELDS}
-    values.update(lr_choice="0.1", custom_lr="0.05", subset="all 58,976", time_limit=0.0)
+    values.update(lr_choice="0.1", custom_lr="0.05", subset=ALL_IMAGES, time_limit=0.0)
     return values
 
 
@@ -161,7 +192,7 @@ def _parse(name: str, text: str):
             return True
         if text.lower() in ("false", "0", "no", "off"):
             return False
-        raise ValueError("not true or false")
+        raise ValueError(_("not true or false"))
     try:
         if name == "train_subset":
             return None if text in ("", "all", "None") else int(text)
@@ -174,7 +205,7 @@ def _parse(name: str, text: str):
             return value
     except ValueError:
         whole = kind is int or name == "train_subset"
-        raise ValueError("not a whole number" if whole else "not a finite number") from None
+        raise ValueError(_("not a whole number") if whole else _("not a finite number")) from None
     return text
 
 
@@ -193,17 +224,19 @@ def apply_link(params) -> list[str]:
             if name in ARCHITECTURE_RANGES:
                 low, high = ARCHITECTURE_RANGES[name]
                 if not low <= value <= high:
-                    raise ValueError(f"must be from {low} to {high}")
+                    raise ValueError(_("must be from {low} to {high}").format(low=low, high=high))
             elif name in ("activation", "pooling"):
                 choices = ACTIVATIONS if name == "activation" else POOLINGS
                 if value not in choices:
-                    raise ValueError(f"must be one of {', '.join(choices)}")
+                    raise ValueError(
+                        _("must be one of {choices}").format(choices=", ".join(choices))
+                    )
             elif name == "nesterov":  # with the momentum it needs; the whole config on Train
                 TrainConfig(nesterov=value, momentum=0.9)
             else:  # the network as a whole is checked below
                 TrainConfig(**{name: value})
         except (ValueError, TypeError) as error:
-            reason = str(error) if isinstance(error, ValueError) and str(error) else "not valid"
+            reason = str(error) if isinstance(error, ValueError) and str(error) else _("not valid")
             problems.append(f"{plain(name)} = {plain(text[:30])} ({plain(reason)})")
             continue
         values[name] = value
@@ -212,7 +245,9 @@ def apply_link(params) -> list[str]:
             **{n: values.get(n, getattr(DEFAULTS, n)) for n in ARCHITECTURE_FIELDS}
         ).check()
     except ValueError as error:
-        problems.append(f"the network it describes is impossible: {plain(error)}")
+        problems.append(
+            _("the network it describes is impossible: {error}").format(error=plain(error))
+        )
         values = {n: v for n, v in values.items() if n not in ARCHITECTURE_FIELDS}
     for name, value in values.items():
         if name == "lr":
@@ -242,7 +277,7 @@ def use_fast_recipe() -> None:
     for name in ARCHITECTURE_FIELDS:
         state[_key(name)] = getattr(LECTURE_ARCHITECTURE, name)
     state[_key("preset")] = next(iter(PRESETS))
-    state[_key("subset")] = "all 58,976"
+    state[_key("subset")] = ALL_IMAGES
     state[_key("validation_size")] = DEFAULTS.validation_size
     state["tf_fast_note"] = True
 
@@ -262,14 +297,16 @@ def network_summary(architecture: LeNetArchitecture) -> tuple[str, bool]:
     try:
         table = lenet_layer_table(architecture.check())
     except ValueError as error:
-        return f"This network is impossible: {plain(error)}", False
+        return _("This network is impossible: {error}").format(error=plain(error)), False
     parameters = sum(row.parameters for row in table)
     macs = sum(row.macs for row in table)
     lecture = lenet_layer_table(LECTURE_ARCHITECTURE)
     ratio = parameters / sum(row.parameters for row in lecture)
     return (
-        f"**{parameters:,} parameters**, **{macs:,} MACs** per image"
-        f" ({ratio:.2f}× the lecture's 61,706 parameters)",
+        _(
+            "**{parameters:,} parameters**, **{macs:,} MACs** per image"
+            " ({ratio:.2f}× the lecture's 61,706 parameters)"
+        ).format(parameters=parameters, macs=macs, ratio=ratio),
         True,
     )
 
@@ -283,169 +320,191 @@ def new_run_form(nonce: str) -> TrainConfig | None:
     state.setdefault(_key("preset"), next(iter(PRESETS)))
 
     with st.container(border=True):
-        st.subheader("New run")
+        st.subheader(_("New run"))
         a, b, c = st.columns(3)
         a.selectbox(
-            "Learning rate",
+            _("Learning rate"),
             LEARNING_RATES,
+            format_func=_lr_label,
             key=_key("lr_choice"),
-            help="The lecture compares 1, 0.1 and 0.01 and picks 0.1.",
+            help=_("The lecture compares 1, 0.1 and 0.01 and picks 0.1."),
         )
         a.text_input(
-            "Custom learning rate",
+            _("Custom learning rate"),
             key=_key("custom_lr"),
-            help="Used when 'custom' is chosen; any positive number (above ~10 it diverges).",
+            help=_("Used when 'custom' is chosen; any positive number (above ~10 it diverges)."),
         )
-        _bounded(b, "Epochs", "epochs", help="The lecture trains 20.")
+        _bounded(b, "epochs", help=_("The lecture trains 20."))
         b.selectbox(
-            "Training images",
+            _("Training images"),
             list(SUBSETS),
+            format_func=_subset_label,
             key=_key("subset"),
-            help="A smaller subset trains faster; below ~6,400 images an epoch has fewer than"
-            f" {PLATEAU_STEPS} steps and stays on the loss plateau (chance).",
+            help=_(
+                "A smaller subset trains faster; below ~6,400 images an epoch has fewer than"
+                " {steps} steps and stays on the loss plateau (chance)."
+            ).format(steps=PLATEAU_STEPS),
         )
-        _bounded(c, "Seed", "seed")
+        _bounded(c, "seed")
         c.selectbox(
-            "Device", DEVICES, key=_key("device"), help="auto = CUDA, then Apple MPS, then CPU"
+            _("Device"),
+            DEVICES,
+            format_func=_device_label,
+            key=_key("device"),
+            help=_("auto = CUDA, then Apple MPS, then CPU"),
         )
 
         architecture = _architecture()
         summary, possible = network_summary(architecture)
         is_lecture = architecture == LECTURE_ARCHITECTURE
         with st.expander(
-            "Network: " + ("the lecture's LeNet-5" if is_lecture else "a variant of LeNet-5"),
+            _("Network: the lecture's LeNet-5")
+            if is_lecture
+            else _("Network: a variant of LeNet-5"),
             expanded=not is_lecture,
         ):
             st.selectbox(
-                "Start from",
+                _("Start from"),
                 list(PRESETS),
+                format_func=_,
                 key=_key("preset"),
                 on_change=_use_preset,
-                help="The 1998 preset: tanh and average pooling. It still leaves out "
-                + "; ".join(PAPER_1998_OMISSIONS)
-                + ".",
+                help=_(
+                    "The 1998 preset: tanh and average pooling. It still leaves out {omissions}."
+                ).format(omissions="; ".join(_(omission) for omission in PAPER_1998_OMISSIONS)),
             )
             c1, c3, rest = st.columns(3)
             c1.markdown("**C1**")
-            _bounded(c1, "C1 kernel", "c1_kernel")
-            _bounded(c1, "C1 channels", "c1_channels")
-            _bounded(c1, "C1 padding", "c1_padding")
+            _bounded(c1, "c1_kernel")
+            _bounded(c1, "c1_channels")
+            _bounded(c1, "c1_padding")
             c3.markdown("**C3**")
-            _bounded(c3, "C3 kernel", "c3_kernel")
-            _bounded(c3, "C3 channels", "c3_channels")
-            _bounded(c3, "C3 padding", "c3_padding")
-            rest.markdown("**S2, S4 and activations**")
-            _bounded(rest, "Pooling window (= stride)", "pool")
+            _bounded(c3, "c3_kernel")
+            _bounded(c3, "c3_channels")
+            _bounded(c3, "c3_padding")
+            rest.markdown(_("**S2, S4 and activations**"))
+            _bounded(rest, "pool")
             rest.selectbox(
-                "Pooling",
+                _("Pooling"),
                 list(POOLINGS),
-                format_func=POOLING_LABELS.get,
+                format_func=lambda value: _(POOLING_LABELS[value]),
                 key=_key("pooling"),
             )
             rest.selectbox(
-                "Activation",
+                _("Activation"),
                 list(ACTIVATIONS),
-                format_func=ACTIVATION_LABELS.get,
+                format_func=lambda value: _(ACTIVATION_LABELS[value]),
                 key=_key("activation"),
             )
         (st.caption if possible else st.error)(summary)
 
         with st.expander(
-            "Batch, validation, momentum, schedule, weight decay, augmentation, time limit",
+            _("Batch, validation, momentum, schedule, weight decay, augmentation, time limit"),
             expanded=bool(state.pop("tf_fast_note", False)),
         ):
             d, e, f = st.columns(3)
-            _bounded(d, "Batch size", "batch_size", help="The lecture's: 64.")
+            _bounded(d, "batch_size", help=_("The lecture's: 64."))
             _bounded(
                 d,
-                "Validation images",
                 "validation_size",
-                help="The lecture's: 1,024, held out of the training set.",
+                help=_("The lecture's: 1,024, held out of the training set."),
             )
             _bounded(
                 e,
-                "Momentum",
                 "momentum",
                 step=0.1,
                 format="%.2f",
-                help="0 is the lecture's plain SGD; 0.9 is the usual choice.",
+                help=_("0 is the lecture's plain SGD; 0.9 is the usual choice."),
             )
             _bounded(
                 e,
-                "Weight decay",
                 "weight_decay",
                 step=1e-4,
                 format="%.4f",
-                help="An L2 penalty on the weights; 0 in the lecture.",
+                help=_("An L2 penalty on the weights; 0 in the lecture."),
             )
             f.selectbox(
-                "Augmentation",
+                _("Augmentation"),
                 AUGMENTATIONS,
                 format_func={
-                    "none": "none (lecture)",
-                    "shift": f"shift by up to {MAX_SHIFT} px",
+                    "none": _("none (lecture)"),
+                    "shift": _("shift by up to {pixels} px").format(pixels=MAX_SHIFT),
                 }.get,
                 key=_key("augment"),
-                help="LeCun et al. report 0.8% test error with distortions against 0.95% without.",
+                help=_(
+                    "LeCun et al. report 0.8% test error with distortions against 0.95% without."
+                ),
             )
             _bounded(
                 f,
-                "Time limit (minutes)",
                 "time_limit",
                 step=5.0,
                 format="%g",
-                help="0: none. Past it the run stops at the next batch, checkpointed, as Stop"
-                " does ('stopped: time limit'); Resume continues it, with the limit again.",
+                help=_(
+                    "0: none. Past it the run stops at the next batch, checkpointed, as Stop"
+                    " does ('stopped: time limit'); Resume continues it, with the limit again."
+                ),
             )
             g, h, i = st.columns(3)
             g.selectbox(
-                "Learning-rate schedule",
+                _("Learning-rate schedule"),
                 SCHEDULES,
-                format_func=SCHEDULE_LABELS.get,
+                format_func=lambda value: _(SCHEDULE_LABELS[value]),
                 key=_key("schedule"),
-                help="How the rate changes over the run; the lecture keeps it constant.",
+                help=_("How the rate changes over the run; the lecture keeps it constant."),
             )
             _bounded(
                 g,
-                "Warm-up (share of the steps)",
                 "warmup",
                 step=0.05,
                 format="%.2f",
-                help="The rate rises linearly from 0 over this share of the run's steps"
-                " (one-cycle: 30% when 0).",
+                help=_(
+                    "The rate rises linearly from 0 over this share of the run's steps"
+                    " (one-cycle: 30% when 0)."
+                ),
             )
             h.checkbox(
-                "Nesterov momentum",
+                _("Nesterov momentum"),
                 key=_key("nesterov"),
-                help="Looks one step ahead along the momentum; needs a momentum above 0.",
+                help=_("Looks one step ahead along the momentum; needs a momentum above 0."),
             )
             _bounded(
                 i,
-                "Label smoothing",
                 "label_smoothing",
                 step=0.05,
                 format="%.2f",
-                help="Trains towards 1 - ε on the right digit and ε/9 on the others; 0 in the"
-                " lecture.",
+                help=_(
+                    "Trains towards 1 - ε on the right digit and ε/9 on the others; 0 in the"
+                    " lecture."
+                ),
             )
         st.button(
-            "Fill in the fast recipe",
+            _("Fill in the fast recipe"),
             on_click=use_fast_recipe,
             icon=":material/bolt:",
             key=f"fast_{nonce}",
-            help="The lecture's network and data, fewer steps: "
-            + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in FAST_RECIPE.items())
-            + ". Then press Train.",
+            help=_(
+                "The lecture's network and data, fewer steps: {recipe}. Then press Train."
+            ).format(
+                recipe=", ".join(
+                    f"{setting_label(name)} {_('True') if value is True else value}"
+                    for name, value in FAST_RECIPE.items()
+                )
+            ),
         )
         clicked = st.button(
-            "Train", type="primary", icon=":material/play_arrow:", key=f"train_{nonce}"
+            _("Train"), type="primary", icon=":material/play_arrow:", key=f"train_{nonce}"
         )
         if not clicked:
             return None
         config, problems = _config_from_state()
         if problems:
             for field, problem in problems.items():
-                st.error(f"**{field}**: {problem}. Nothing was started.")
+                st.error(
+                    _("**{field}**: {problem}. Nothing was started.").format(
+                        field=field, problem=problem
+                    )
+                )
             return None
         return config
 
@@ -454,13 +513,15 @@ def _config_from_state() -> tuple[TrainConfig | None, dict[str, str]]:
     state = st.session_state
     problems: dict[str, str] = {}
     choice = state[_key("lr_choice")]
-    lr_text = state[_key("custom_lr")] if choice == "custom" else choice
+    lr_text = state[_key("custom_lr")] if choice == CUSTOM else choice
     try:
         lr = float(lr_text)
         if not math.isfinite(lr) or lr <= 0:
             raise ValueError
     except ValueError:
-        problems["Learning rate"] = f"{plain(str(lr_text)[:40])} is not a positive, finite number"
+        problems[_("Learning rate")] = _("{text} is not a positive, finite number").format(
+            text=plain(str(lr_text)[:40])
+        )
         lr = DEFAULTS.lr
     problems.update(_out_of_bounds(state))
     if problems:
@@ -479,5 +540,5 @@ def _config_from_state() -> tuple[TrainConfig | None, dict[str, str]]:
 
                 resolve_device(config.device)
         except ValueError as error:
-            problems["Settings"] = plain(error)
+            problems[_("Settings")] = plain(error)
     return (None if problems else config), problems

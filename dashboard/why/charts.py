@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from core.i18n import _
 from dashboard.charts import BLUE, GREY, ORANGE, PALETTE
 
 DIGIT_COLOURS = qualitative.T10  # ten distinguishable colours, one per true digit
@@ -35,10 +36,12 @@ def attribution_maps_figure(
 ) -> go.Figure:
     """One heatmap per method in a row, each with the digit's outline on top.
 
-    `maps`: title -> (28x28 map, signed?). Signed maps share zero as their middle colour."""
+    `maps`: title (English, shown translated) -> (28x28 map, signed?). Signed maps share zero
+    as their middle colour."""
     figure = make_subplots(
-        rows=1, cols=len(maps), subplot_titles=list(maps), horizontal_spacing=0.03
+        rows=1, cols=len(maps), subplot_titles=[_(title) for title in maps], horizontal_spacing=0.03
     )
+    hover = _("row %{y}, column %{x}: %{z:.4f}") + "<extra></extra>"
     for column, (_title, (values, signed)) in enumerate(maps.items(), start=1):
         limit = float(np.abs(values).max()) or 1.0
         figure.add_trace(
@@ -48,7 +51,7 @@ def attribution_maps_figure(
                 zmin=-limit if signed else 0.0,
                 zmax=limit,
                 showscale=False,
-                hovertemplate="row %{y}, column %{x}: %{z:.4f}<extra></extra>",
+                hovertemplate=hover,
             ),
             row=1,
             col=column,
@@ -79,29 +82,34 @@ def deletion_curves_figure(
     target: int,
 ) -> go.Figure:
     """The target's probability as the top-ranked pixels are deleted, per method, and the
-    random-deletion baseline (dashed)."""
+    random-deletion baseline (dashed). The methods' names (English) are shown translated."""
     percent = [100 * f for f in fractions]
     figure = go.Figure()
+    deleted = _("{name}: {x}% deleted, p = {y}")
+
+    def hover(name: str) -> str:
+        return deleted.format(name=name, x="%{x:.0f}", y="%{y:.3f}") + "<extra></extra>"
+
     for colour, (name, curve) in zip(PALETTE, curves.items(), strict=False):
-        verdict = "" if explains[name] else " (no better than random)"
+        verdict = "" if explains[name] else _(" (no better than random)")
         figure.add_trace(
             go.Scatter(
                 x=percent,
                 y=curve,
-                name=name + verdict,
+                name=_(name) + verdict,
                 mode="lines+markers",
                 line=dict(color=colour, width=2, dash="solid" if explains[name] else "dot"),
-                hovertemplate=f"{name}: %{{x:.0f}}% deleted, p = %{{y:.3f}}<extra></extra>",
+                hovertemplate=hover(_(name)),
             )
         )
     figure.add_trace(
         go.Scatter(
             x=percent,
             y=random,
-            name="random pixels",
+            name=_("random pixels"),
             mode="lines",
             line=dict(color=GREY, width=2, dash="dash"),
-            hovertemplate="random: %{x:.0f}% deleted, p = %{y:.3f}<extra></extra>",
+            hovertemplate=hover(_("random")),
         )
     )
     figure.update_layout(
@@ -109,14 +117,15 @@ def deletion_curves_figure(
         margin=dict(l=10, r=10, t=30, b=10),
         plot_bgcolor="white",
         title=dict(
-            text=f"Probability of {target} as the top pixels are deleted", font=dict(size=14)
+            text=_("Probability of {target} as the top pixels are deleted").format(target=target),
+            font=dict(size=14),
         ),
         # Below the axis, which carries no title (its ticks say "% deleted"): a legend at
         # y=-0.2 sat on the axis title in a 1000 px window.
         legend=dict(orientation="h", yanchor="top", y=-0.12, x=0),
     )
     figure.update_xaxes(gridcolor=GRID, ticksuffix="%")
-    figure.update_yaxes(range=[-0.03, 1.05], gridcolor=GRID, title_text="probability")
+    figure.update_yaxes(range=[-0.03, 1.05], gridcolor=GRID, title_text=_("probability"))
     return figure
 
 
@@ -130,16 +139,16 @@ def fgsm_accuracy_figure(epsilons: np.ndarray, accuracy: np.ndarray) -> go.Figur
             text=[f"{a:.1%}" for a in accuracy],
             textposition="top right",
             cliponaxis=False,
-            hovertemplate="epsilon %{x:.2f}: %{y:.2%} right<extra></extra>",
+            hovertemplate=_("epsilon %{x:.2f}: %{y:.2%} right") + "<extra></extra>",
         )
     )
     figure.update_layout(
         height=300,
         margin=dict(l=10, r=40, t=30, b=10),
         plot_bgcolor="white",
-        title=dict(text="Test accuracy under FGSM", font=dict(size=14)),
+        title=dict(text=_("Test accuracy under FGSM"), font=dict(size=14)),
     )
-    figure.update_xaxes(title_text="epsilon (largest change of a pixel)", gridcolor=GRID)
+    figure.update_xaxes(title_text=_("epsilon (largest change of a pixel)"), gridcolor=GRID)
     figure.update_yaxes(range=[0, 1.08], tickformat=".0%", gridcolor=GRID)
     return figure
 
@@ -198,10 +207,11 @@ def transformation_figure(curves: list, shown: list[int]) -> go.Figure:
     figure = make_subplots(
         rows=1,
         cols=len(curves),
-        subplot_titles=[curve.name for curve in curves],
+        subplot_titles=[_(curve.name) for curve in curves],
         horizontal_spacing=0.06,
     )
     identity = {"px": 0, "°": 0, "×": 1}
+    at = _("digit {digit}: {y} at {x}")
     for column, curve in enumerate(curves, start=1):
         for digit in shown:
             figure.add_trace(
@@ -213,7 +223,8 @@ def transformation_figure(curves: list, shown: list[int]) -> go.Figure:
                     legendgroup=str(digit),
                     showlegend=column == 1,
                     line=dict(color=DIGIT_COLOURS[digit], width=2),
-                    hovertemplate=f"digit {digit}: %{{y:.1%}} at %{{x}}{curve.unit}<extra></extra>",
+                    hovertemplate=at.format(digit=digit, y="%{y:.1%}", x="%{x}" + curve.unit)
+                    + "<extra></extra>",
                 ),
                 row=1,
                 col=column,
@@ -228,7 +239,7 @@ def transformation_figure(curves: list, shown: list[int]) -> go.Figure:
         height=300,
         margin=dict(l=10, r=10, t=30, b=10),
         plot_bgcolor="white",
-        legend=dict(title="digit", orientation="h", yanchor="top", y=-0.15, x=0),
+        legend=dict(title=_("digit"), orientation="h", yanchor="top", y=-0.15, x=0),
     )
     return figure
 
@@ -237,9 +248,10 @@ def shift_accuracy_figure(
     shifts: np.ndarray, horizontal: np.ndarray, vertical: np.ndarray
 ) -> go.Figure:
     figure = go.Figure()
+    at = _("{name} {x} px: {y}")
     for values, name, colour in (
-        (horizontal, "left-right", BLUE),
-        (vertical, "up-down", ORANGE),
+        (horizontal, _("left-right"), BLUE),
+        (vertical, _("up-down"), ORANGE),
     ):
         figure.add_trace(
             go.Scatter(
@@ -248,17 +260,17 @@ def shift_accuracy_figure(
                 name=name,
                 mode="lines+markers",
                 line=dict(color=colour, width=2),
-                hovertemplate=f"{name} %{{x}} px: %{{y:.2%}}<extra></extra>",
+                hovertemplate=at.format(name=name, x="%{x}", y="%{y:.2%}") + "<extra></extra>",
             )
         )
     figure.update_layout(
         height=300,
         margin=dict(l=10, r=10, t=30, b=10),
         plot_bgcolor="white",
-        title=dict(text="Test accuracy with every digit shifted", font=dict(size=14)),
+        title=dict(text=_("Test accuracy with every digit shifted"), font=dict(size=14)),
         legend=dict(orientation="h", yanchor="bottom", y=0.02, x=0.35),
     )
-    figure.update_xaxes(title_text="shift (pixels)", dtick=1, gridcolor=GRID)
+    figure.update_xaxes(title_text=_("shift (pixels)"), dtick=1, gridcolor=GRID)
     figure.update_yaxes(range=[0, 1.05], tickformat=".0%", gridcolor=GRID)
     return figure
 
@@ -302,10 +314,11 @@ def embedding_figure(
     wrong = predictions != labels
     figure = go.Figure()
     hover = "#%{customdata}: %{text}<br>%{hovertext}<extra></extra>"
+    pair = _("true {label}, predicted {predicted}")
 
     def described(members: np.ndarray) -> list[str]:
         return [
-            f"true {labels[i]}, predicted {predictions[i]}" + (" ✗" if wrong[i] else "")
+            pair.format(label=labels[i], predicted=predictions[i]) + (" ✗" if wrong[i] else "")
             for i in members
         ]
 
@@ -330,7 +343,7 @@ def embedding_figure(
             x=points[mistakes, 0],
             y=points[mistakes, 1],
             mode="markers",
-            name="misclassified",
+            name=_("misclassified"),
             marker=dict(
                 symbol="x",
                 size=8,
@@ -358,8 +371,11 @@ def embedding_figure(
         height=560,
         margin=dict(l=10, r=10, t=30, b=10),
         plot_bgcolor="white",
-        title=dict(text=f"The 10,000 test digits by their F6 features ({method})", font_size=14),
-        legend=dict(title="true digit", itemsizing="constant"),
+        title=dict(
+            text=_("The 10,000 test digits by their F6 features ({method})").format(method=method),
+            font_size=14,
+        ),
+        legend=dict(title=_("true digit"), itemsizing="constant"),
         hoverlabel=dict(bgcolor="white", font=dict(family="monospace", size=11)),
         dragmode="pan",
     )
