@@ -18,7 +18,10 @@ def direction(page: Page, locator) -> str:
 
 
 def switch_to(page: Page, name: str) -> None:
-    page.get_by_test_id("stSidebar").get_by_role("button", name=name, exact=True).click()
+    # A segmented control's options: buttons, with role "radio" in newer Streamlit versions.
+    page.get_by_test_id("stSidebar").locator("[data-variant=segmented_control]").filter(
+        has_text=name
+    ).click()
     wait_for_app_run(page)
 
 
@@ -44,10 +47,12 @@ def test_explorer_in_hebrew_and_back(app_url: str, page: Page) -> None:
     formula = page.locator(".katex").first
     expect(formula).to_be_visible()
     assert direction(page, formula) == "ltr"
-    code = page.get_by_test_id("stCode").first
+    total = page.get_by_test_id("stCode").filter(has_text="y[0,0] = ").first  # the sum
+    assert direction(page, total) == "ltr"
+    code = page.get_by_test_id("stCode").filter(has_text="import torch").first  # the twin
     code.scroll_into_view_if_needed()
     assert direction(page, code) == "ltr"
-    assert "import torch" in code.inner_text()
+    assert "nn.Conv2d" in code.inner_text() or "F.conv2d" in code.inner_text()
     screenshot(page, "explorer-hebrew")
 
     # The language is kept as the page changes (the sidebar's navigation).
