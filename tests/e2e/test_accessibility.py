@@ -7,12 +7,17 @@ on any element, fails here with axe's own description of it."""
 from __future__ import annotations
 
 import json
+import shutil
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
+from core.analysis import background
+from core.runs.store import Run
 from tests.e2e.conftest import wait_for_app_run
 
 ALLOWED = json.loads((Path(__file__).with_name("axe_allowed.json")).read_text())["allowed"]
@@ -78,10 +83,24 @@ def test_page_has_no_serious_violation(app_url: str, page: Page, path: str) -> N
     audit(page, f"{app_url}/{path}")
 
 
+@pytest.fixture(scope="module")
+def analyses_undone(e2e_trained_run: Path) -> Iterator[None]:
+    """The why pages start the run's background analyses; afterwards they are stopped and
+    removed, so that the browser tests after these find the run as it was trained
+    (tests/e2e/test_why.py watches them being computed)."""
+    yield
+    run = Run(e2e_trained_run)
+    background.stop(run)
+    deadline = time.monotonic() + 30
+    while background.is_running(run) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    shutil.rmtree(background.analysis_dir(run), ignore_errors=True)
+
+
 @pytest.mark.mnist
 @pytest.mark.parametrize("path", WITH_A_RUN)
 def test_page_with_a_run_has_no_serious_violation(
-    app_url: str, page: Page, path: str, e2e_trained_run: Path
+    app_url: str, page: Page, path: str, e2e_trained_run: Path, analyses_undone: None
 ) -> None:
     audit(page, f"{app_url}/{path}")
 
