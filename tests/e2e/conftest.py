@@ -156,6 +156,39 @@ def wait_for_app_run(page: Page, timeout: float = 30_000) -> None:
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=timeout)
 
 
+def plot_position(
+    page: Page,
+    x: float,
+    y: float,
+    find: str = "document.querySelector('.js-plotly-plot')",
+    axes: tuple[str, str] = ("xaxis", "yaxis"),
+    timeout: float = 30_000,
+) -> tuple[float, float]:
+    """The page position of data point (x, y) on the plot that the JavaScript expression `find`
+    names, after bringing the plot into view. A rerun may replace the plot's element while this
+    looks (plotly draws it again): then it looks again, until two readings 200 ms apart agree."""
+    xa, ya = axes
+    script = f"""() => {{
+      const gd = {find};
+      if (!gd || !gd.isConnected || !gd._fullLayout || !gd._fullLayout.{xa}
+          || !gd._fullLayout.{ya}) return null;
+      const box = gd.getBoundingClientRect();
+      if (box.top < 0 || box.bottom > window.innerHeight) gd.scrollIntoView({{block: 'center'}});
+      const b = gd.getBoundingClientRect();
+      const X = gd._fullLayout.{xa}, Y = gd._fullLayout.{ya};
+      return [b.left + X._offset + X.d2p({x}), b.top + Y._offset + Y.d2p({y})];
+    }}"""
+    deadline = time.monotonic() + timeout / 1000
+    previous = None
+    while time.monotonic() < deadline:
+        current = page.evaluate(script)
+        if current is not None and current == previous:
+            return float(current[0]), float(current[1])
+        previous = current
+        page.wait_for_timeout(200)
+    raise AssertionError(f"the plot {find} did not settle within {timeout / 1000:.0f} s")
+
+
 def screenshot(page: Page, name: str) -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"

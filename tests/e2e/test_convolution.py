@@ -10,7 +10,7 @@ import sys
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import screenshot, wait_for_app_run
+from tests.e2e.conftest import plot_position, screenshot, wait_for_app_run
 
 
 def output_shape(page: Page) -> str:
@@ -37,14 +37,7 @@ def test_kernel_slider_click_and_views(app_url: str, page: Page) -> None:
     ).to_have_text("1×3×1")
 
     # A click on output cell (row 2, col 0) selects it and writes its sum out.
-    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)  # let plotly settle after the scroll
-    position = page.evaluate("""() => {
-      const gd = document.querySelector('.js-plotly-plot');
-      const xa = gd._fullLayout.xaxis2, ya = gd._fullLayout.yaxis2;
-      const box = gd.getBoundingClientRect();
-      return [box.left + xa._offset + xa.d2p(0), box.top + ya._offset + ya.d2p(2)];
-    }""")
+    position = plot_position(page, 0, 2, axes=("xaxis2", "yaxis2"))
     page.mouse.click(*position)
     wait_for_app_run(page)
     expect(page.get_by_test_id("stCode").first).to_contain_text("y[2,0] = ")
@@ -145,14 +138,7 @@ def test_transposed_view_and_an_input_cell_s_outputs(app_url: str, page: Page) -
     ).to_have_text("1×6×6")
     # Click stretched cell (1, 1), which holds input x[0,0]: it feeds a 3×3 block of outputs,
     # minus what the padding crops: 4 output cells.
-    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
-    position = page.evaluate("""() => {
-      const gd = document.querySelector('.js-plotly-plot');
-      const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-      const box = gd.getBoundingClientRect();
-      return [box.left + xa._offset + xa.d2p(1), box.top + ya._offset + ya.d2p(1)];
-    }""")
+    position = plot_position(page, 1, 1)
     page.mouse.click(*position)
     wait_for_app_run(page)
     expect(page.get_by_test_id("stAlert").filter(has_text="feeds")).to_contain_text(

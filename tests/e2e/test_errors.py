@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from core.analysis.evaluate import evaluate_run, misclassified
 from core.runs.store import open_run
-from tests.e2e.conftest import screenshot, wait_for_app_run
+from tests.e2e.conftest import plot_position, screenshot, wait_for_app_run
 
 
 def test_click_confusion_cell_filters_gallery(
@@ -26,14 +26,7 @@ def test_click_confusion_cell_filters_gallery(
     expect(page.get_by_text("misclassified (all digits)")).to_be_visible()
     screenshot(page, "errors")
 
-    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)  # let plotly settle after the scroll
-    position = page.evaluate(f"""() => {{
-      const gd = [...document.querySelectorAll('.js-plotly-plot')][0];
-      const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
-      const box = gd.getBoundingClientRect();
-      return [box.left + xa._offset + xa.d2p({predicted}), box.top + ya._offset + ya.d2p({true})];
-    }}""")
+    position = plot_position(page, predicted, true)
     page.mouse.click(*position)
     wait_for_app_run(page)
     expect(
