@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import get_colorscale, sample_colorscale
 
@@ -52,7 +53,28 @@ def parameter_comparison_figure(fc_params: int, conv_params: int) -> go.Figure:
     return figure
 
 
-PALETTE = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777"]
+def parameter_comparison_text(fc_params: int, conv_params: int) -> str:
+    """The summary of `parameter_comparison_figure`: both counts and how many times more."""
+    if conv_params > fc_params:
+        return _(
+            "The convolutional layer needs {conv_params:,} parameters, more than the fully"
+            " connected layer's {fc_params:,} (bars on a log scale)."
+        ).format(conv_params=conv_params, fc_params=fc_params)
+    ratio = fc_params / conv_params
+    return _(
+        "The fully connected layer needs {fc_params:,} parameters, the convolutional layer"
+        " {conv_params:,}: {ratio}× as many (bars on a log scale)."
+    ).format(
+        fc_params=fc_params,
+        conv_params=conv_params,
+        ratio=f"{ratio:,.0f}" if ratio >= 10 else f"{ratio:.1f}",
+    )
+
+
+# One colour a run or a method: the Okabe-Ito set (Okabe and Ito, "Color Universal Design"),
+# told apart under the common colour blindnesses; no red against green. The first four keep a
+# 3:1 contrast with the white plot (WCAG 1.4.11, graphics), the lighter two come last.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#E69F00", "#56B4E9"]
 
 
 def smooth(values: list[float], weight: float) -> list[float]:
@@ -306,13 +328,15 @@ def training_curves_figure(
 
 
 CONFUSION_CLICK_TRACE = 2  # the trace whose points a click on the confusion matrix selects
-CORRECT_GREEN = "#bbf7d0"
+# The diagonal (right answers) in a pale blue, the errors in reds: told apart by lightness and
+# hue under the common colour blindnesses (green against red was not), and by place.
+CORRECT_BLUE = "#dbeafe"
 ERROR_REDS = get_colorscale("Reds")
-DARK_TEXT = "#0f172a"  # the theme's text colour
 
 
 def _luminance(colour: str) -> float:
-    """WCAG relative luminance of '#rrggbb' or 'rgb(r, g, b)'."""
+    """WCAG relative luminance of '#rrggbb', 'rgb(r, g, b)', 'white' or 'black'."""
+    colour = {"white": "#ffffff", "black": "#000000"}.get(colour, colour)
     if colour.startswith("#"):
         channels = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
     else:
@@ -324,22 +348,27 @@ def _luminance(colour: str) -> float:
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
-def contrasting_text_colour(background: str) -> str:
-    """White or the dark text colour, whichever contrasts more with `background`.
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2.1 contrast ratio of two colours, from 1 to 21."""
+    a, b = sorted((_luminance(first), _luminance(second)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
 
-    White gets a small edge: WCAG's contrast ratio underrates white on saturated mid reds,
-    where dark digits look muddy (and the ratios of the two are about equal there)."""
-    lum = _luminance(background)
-    on_white = 1.05 / (lum + 0.05)
-    on_dark = (lum + 0.05) / (_luminance(DARK_TEXT) + 0.05)
-    return "white" if on_white >= 0.8 * on_dark else DARK_TEXT
+
+def contrasting_text_colour(background: str) -> str:
+    """White or black, whichever contrasts more with `background`: at least 4.58:1 on any
+    colour (WCAG AA asks 4.5:1 for text), the crossing of the two being a mid grey."""
+    return (
+        "white"
+        if contrast_ratio("#ffffff", background) >= contrast_ratio("#000000", background)
+        else "black"
+    )
 
 
 def confusion_matrix_figure(
     confusion: np.ndarray, selected: tuple[int, int] | None = None
 ) -> go.Figure:
-    """Counts of (true, predicted) pairs, written in the cells; the diagonal (correct) green,
-    the errors red on a log scale so that a handful shows next to thousands. One faint marker
+    """Counts of (true, predicted) pairs, written in the cells; the diagonal (correct) pale
+    blue, the errors red on a log scale so that a handful shows next to thousands. One faint marker
     per cell (trace CONFUSION_CLICK_TRACE) makes every cell clickable in Streamlit."""
     digits = list(range(confusion.shape[0]))
     diagonal = np.eye(len(digits), dtype=bool)
@@ -348,10 +377,10 @@ def confusion_matrix_figure(
     grid_true, grid_pred = np.meshgrid(digits, digits, indexing="ij")
     figure = go.Figure()
     zmax = max(highest, 0.5)
-    # Each count in the colour that reads on its own cell: white on dark red, dark elsewhere.
+    # Each count in the colour that reads on its own cell: white on dark red, black elsewhere.
     backgrounds = np.where(
         diagonal,
-        CORRECT_GREEN,
+        CORRECT_BLUE,
         np.reshape(
             sample_colorscale(ERROR_REDS, np.clip(np.nan_to_num(errors) / zmax, 0, 1).ravel()),
             errors.shape,
@@ -361,7 +390,7 @@ def confusion_matrix_figure(
         z=np.where(diagonal, 1.0, np.nan),
         x=digits,
         y=digits,
-        colorscale=[[0, CORRECT_GREEN], [1, CORRECT_GREEN]],
+        colorscale=[[0, CORRECT_BLUE], [1, CORRECT_BLUE]],
         showscale=False,
         hoverinfo="skip",
     )
@@ -419,6 +448,35 @@ def confusion_matrix_figure(
     return figure
 
 
+def confusion_text(confusion: np.ndarray) -> tuple[str, pd.DataFrame]:
+    """The summary and the table of `confusion_matrix_figure`: how many digits are
+    misclassified, the most frequent confusion; one row a true digit, one column a prediction."""
+    confusion = np.asarray(confusion)
+    total = int(confusion.sum())
+    errors = np.where(np.eye(len(confusion), dtype=bool), 0, confusion)
+    wrong = int(errors.sum())
+    if wrong == 0:
+        summary = _("All {total:,} test digits are on the diagonal: none misclassified.").format(
+            total=total
+        )
+    else:
+        true, predicted = np.unravel_index(int(np.argmax(errors)), errors.shape)
+        summary = _(
+            "{wrong:,} of {total:,} test digits misclassified (off the diagonal). The most"
+            " frequent confusion: {true} read as {predicted}, {count:,} images."
+        ).format(
+            wrong=wrong,
+            total=total,
+            true=int(true),
+            predicted=int(predicted),
+            count=int(errors[true, predicted]),
+        )
+    columns = {_("true digit"): list(range(len(confusion)))}
+    for digit in range(confusion.shape[1]):
+        columns[_("predicted {digit}").format(digit=digit)] = confusion[:, digit].astype(int)
+    return summary, pd.DataFrame(columns)
+
+
 def per_class_error_figure(errors: np.ndarray) -> go.Figure:
     figure = go.Figure(
         go.Bar(
@@ -443,8 +501,26 @@ def per_class_error_figure(errors: np.ndarray) -> go.Figure:
     return figure
 
 
+def per_class_error_text(errors: np.ndarray) -> tuple[str, pd.DataFrame]:
+    """The summary and the table of `per_class_error_figure`: the hardest and easiest digit."""
+    errors = np.asarray(errors, dtype=float)
+    worst, best = int(np.argmax(errors)), int(np.argmin(errors))
+    summary = _(
+        "Digit {worst} is misclassified most often, {worst_rate:.1%} of its test images;"
+        " digit {best} least often, {best_rate:.1%}."
+    ).format(worst=worst, worst_rate=errors[worst], best=best, best_rate=errors[best])
+    table = pd.DataFrame(
+        {
+            _("true digit"): list(range(len(errors))),
+            _("error rate"): [round(float(e), 4) for e in errors],
+        }
+    )
+    return summary, table
+
+
 def probability_bars_figure(probabilities: np.ndarray, true: int | None = None) -> go.Figure:
-    """The model's probability for each digit; the prediction in blue, the truth outlined."""
+    """The model's probability for each digit; the prediction in blue (the tallest bar), the
+    truth hatched (a pattern, not a colour, tells it)."""
     predicted = int(np.argmax(probabilities))
     colours = [BLUE if d == predicted else "#cbd5e1" for d in range(len(probabilities))]
     figure = go.Figure(
@@ -452,11 +528,10 @@ def probability_bars_figure(probabilities: np.ndarray, true: int | None = None) 
             x=list(range(len(probabilities))),
             y=probabilities,
             marker_color=colours,
-            marker_line=dict(
-                color=[
-                    "#16a34a" if d == true else "rgba(0,0,0,0)" for d in range(len(probabilities))
-                ],
-                width=3,
+            # The pattern's lines in dark grey or white, whichever reads on the bar's colour.
+            marker_pattern=dict(
+                shape=["/" if d == true else "" for d in range(len(probabilities))],
+                solidity=0.35,
             ),
             text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
             textposition="outside",
@@ -469,7 +544,7 @@ def probability_bars_figure(probabilities: np.ndarray, true: int | None = None) 
         margin=dict(l=10, r=10, t=30, b=10),
         plot_bgcolor="white",
         title=dict(
-            text=_("Probabilities (green outline: the true digit)")
+            text=_("Probabilities (hatched bar: the true digit)")
             if true is not None
             else _("Probabilities"),
             font=dict(size=14),
@@ -478,6 +553,42 @@ def probability_bars_figure(probabilities: np.ndarray, true: int | None = None) 
     figure.update_xaxes(dtick=1)
     figure.update_yaxes(range=[0, 1.1], tickformat=".0%", gridcolor="#e2e8f0")
     return figure
+
+
+def probability_text(
+    probabilities: np.ndarray, true: int | None = None
+) -> tuple[str, pd.DataFrame]:
+    """The summary and the table of `probability_bars_figure`: the answer, the runner-up and,
+    when known, the true digit's probability."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    predicted, second = (int(d) for d in np.argsort(-probabilities, kind="stable")[:2])
+    if true is None:
+        summary = _("The network answers {predicted} ({p:.1%}); next comes {second} ({q:.1%}).")
+    elif true == predicted:
+        summary = _(
+            "The network answers {predicted} ({p:.1%}), the true digit (hatched); next comes"
+            " {second} ({q:.1%})."
+        )
+    else:
+        summary = _(
+            "The network answers {predicted} ({p:.1%}); the true digit, {true} (hatched), gets"
+            " {t:.1%}."
+        )
+    summary = summary.format(
+        predicted=predicted,
+        p=probabilities[predicted],
+        second=second,
+        q=probabilities[second],
+        true=true,
+        t=probabilities[true] if true is not None else 0.0,
+    )
+    table = pd.DataFrame(
+        {
+            _("digit"): list(range(len(probabilities))),
+            _("probability"): [round(float(p), 4) for p in probabilities],
+        }
+    )
+    return summary, table
 
 
 def mosaic(maps: np.ndarray, columns: int, normalize: bool = False) -> np.ndarray:
@@ -534,6 +645,115 @@ def mosaic_figure(
     return figure
 
 
+# Which third of a map, across and down (the same words as dashboard/why/charts.py's).
+MAP_REGIONS = (
+    (N_("top left"), N_("top centre"), N_("top right")),
+    (N_("middle left"), N_("centre"), N_("middle right")),
+    (N_("bottom left"), N_("bottom centre"), N_("bottom right")),
+)
+
+
+def kernels_text(weights: np.ndarray, name: str) -> tuple[str, pd.DataFrame]:
+    """The summary and table of a layer's kernel mosaic, `weights` [out, in, k, k]: the range of
+    the weights and the strongest kernel (the largest mean |weight|), counted from 1 as the
+    mosaic shows them. With one input channel (C1) the table holds the weights themselves, one
+    row a kernel row; with more (C3), one row a kernel with its smallest, largest and mean
+    absolute weight (its 16x6 mosaic of 5x5 kernels is too big for a table of weights)."""
+    weights = np.asarray(weights, dtype=float)
+    outputs, inputs, height, width = weights.shape
+    strength = np.abs(weights).mean(axis=(2, 3))  # [out, in]
+    output, input_ = (int(i) for i in np.unravel_index(int(np.argmax(strength)), strength.shape))
+    values = dict(
+        name=name,
+        count=outputs * inputs,
+        size=ltr(f"{height}×{width}"),
+        low=float(weights.min()),
+        high=float(weights.max()),
+        strength=float(strength[output, input_]),
+    )
+    if inputs == 1:
+        summary = _(
+            "{name}: {count} kernels of {size}, weights from {low:.2f} to {high:.2f}; the"
+            " strongest (largest mean |weight|) is kernel {kernel} of {count}, at {strength:.2f}."
+        ).format(kernel=output + 1, **values)
+        table = pd.DataFrame(
+            [
+                [kernel + 1, row + 1, *(round(float(w), 4) for w in weights[kernel, 0, row])]
+                for kernel in range(outputs)
+                for row in range(height)
+            ],
+            columns=[
+                _("kernel"),
+                _("row"),
+                *(_("column {column}").format(column=c + 1) for c in range(width)),
+            ],
+        )
+        return summary, table
+    summary = _(
+        "{name}: {count} kernels of {size}, one for each of {outputs} output channels (columns)"
+        " and {inputs} input channels (rows); weights from {low:.2f} to {high:.2f}. The strongest"
+        " (largest mean |weight|) is in column {output}, row {input}, at {strength:.2f}."
+    ).format(outputs=outputs, inputs=inputs, output=output + 1, input=input_ + 1, **values)
+    kernels = weights.reshape(outputs, inputs, -1)
+    table = pd.DataFrame(
+        [
+            [
+                o + 1,
+                i + 1,
+                round(float(kernels[o, i].min()), 4),
+                round(float(kernels[o, i].max()), 4),
+                round(float(strength[o, i]), 4),
+            ]
+            for o in range(outputs)
+            for i in range(inputs)
+        ],
+        columns=[
+            _("output channel"),
+            _("input channel"),
+            _("smallest weight"),
+            _("largest weight"),
+            _("mean |weight|"),
+        ],
+    )
+    return summary, table
+
+
+def feature_maps_text(name: str, maps: np.ndarray) -> str:
+    """The summary of one layer's feature-map mosaic, `maps` [N, H, W]: the strongest map
+    (counted from 1, left to right and top to bottom as the mosaic shows them), its peak and
+    where it lies, the layer's mean activation and how many maps stay silent. No table: a
+    layer holds up to 6 maps of 28x28."""
+    maps = np.asarray(maps, dtype=float)
+    count, height, width = maps.shape
+    size = ltr(f"{height}×{width}")
+    peaks = maps.reshape(count, -1).max(axis=1)
+    silent = int((np.abs(maps).reshape(count, -1).max(axis=1) == 0).sum())
+    if silent == count:
+        return _("{name}: all {count} maps of {size} are zero; nothing reaches this layer.").format(
+            name=name, count=count, size=size
+        )
+    strongest = int(np.argmax(peaks))
+    row, column = np.unravel_index(int(np.argmax(maps[strongest])), (height, width))
+    region = MAP_REGIONS[min(2, 3 * int(row) // height)][min(2, 3 * int(column) // width)]
+    text = _(
+        "{name}: {count} maps of {size}. The strongest, map {strongest}, peaks at {peak:.2f}"
+        " ({region}); the mean activation is {mean:.2f}."
+    ).format(
+        name=name,
+        count=count,
+        size=size,
+        strongest=strongest + 1,
+        peak=float(peaks[strongest]),
+        region=_(region),
+        mean=float(maps.mean()),
+    )
+    if silent:
+        text += " " + _("{silent} of {count} maps are silent (all zero).").format(
+            silent=silent, count=count
+        )
+    return text
+
+
 def architecture_figure(rows: list) -> go.Figure:
     """LeNet-5 as a row of blocks: height follows the spatial size, labels give the shapes."""
     figure = go.Figure()
@@ -571,6 +791,27 @@ def architecture_figure(rows: list) -> go.Figure:
     figure.update_yaxes(visible=False, range=[-0.85, 0.6])
     figure.update_layout(height=190, margin=dict(l=0, r=0, t=0, b=0), plot_bgcolor="white")
     return figure
+
+
+def architecture_text(rows: list) -> str:
+    """The block diagram in words: each layer's output shape, from the input to the output."""
+    steps = [_("input {shape}").format(shape=ltr("1×32×32"))]
+    for row in rows:
+        name = _(row.name) if row.name == "out" else row.name
+        steps.append(f"{name} {ltr('×'.join(str(v) for v in row.output_shape))}")
+    maps = [row for row in rows if len(row.output_shape) == 3]
+    text = _("The image passes through {count} layers: {steps}.").format(
+        count=len(rows), steps=", ".join(steps)
+    )
+    if maps:
+        text += " " + _(
+            "The maps shrink from {first} to {last} while their number grows from 1 to {channels}."
+        ).format(
+            first=ltr("32×32"),
+            last=ltr(f"{maps[-1].output_shape[1]}×{maps[-1].output_shape[2]}"),
+            channels=max(row.output_shape[0] for row in maps),
+        )
+    return text
 
 
 LR_POINTS = 200  # samples of a schedule per run: smooth at any width, cheap to send
@@ -637,3 +878,105 @@ def curves_against_seconds_figure(curves: list[tuple[str, list[dict]]]) -> go.Fi
     figure.update_yaxes(tickformat=".1%", rangemode="tozero", row=1, col=2)
     figure.update_layout(height=340, margin=dict(l=60, r=20, t=40, b=50))
     return figure
+
+
+# Text equivalents (dashboard/described.py): what each figure shows, in a sentence with its
+# numbers, and the numbers behind it as a table.
+
+
+def training_curves_text(curves: list[tuple[str, int, list[dict]]]) -> tuple[str, pd.DataFrame]:
+    """The summary and the per-epoch table of `training_curves_figure`'s curves."""
+    sentences, rows = [], []
+    for label, _per_epoch, records in curves:
+        losses = [
+            r["loss"] for r in records if r.get("kind") == "batch" and _is_finite(r.get("loss"))
+        ]
+        epochs = [r for r in records if r.get("kind") == "epoch"]
+        best = epochs[-1].get("best_epoch") if epochs else None
+        best_rows = [r for r in epochs if r["epoch"] == best and _is_finite(r.get("val_error"))]
+        if not losses:
+            sentences.append(_("{run}: no batches logged yet.").format(run=ltr(label)))
+        elif best_rows:
+            sentences.append(
+                _(
+                    "{run}: the batch loss goes from {first:.2f} to {last:.3f} by the end of"
+                    " epoch {epochs}; best validation epoch {best} (validation error {error:.2%})."
+                ).format(
+                    run=ltr(label),
+                    first=losses[0],
+                    last=losses[-1],
+                    epochs=len(epochs),
+                    best=best,
+                    error=best_rows[0]["val_error"],
+                )
+            )
+        else:
+            sentences.append(
+                _(
+                    "{run}: the batch loss goes from {first:.2f} to {last:.3f}; no epoch"
+                    " finished yet."
+                ).format(run=ltr(label), first=losses[0], last=losses[-1])
+            )
+        for r in epochs:
+            rows.append(
+                {
+                    _("run"): label,
+                    _("epoch"): r["epoch"],
+                    _("train loss"): _rounded(r.get("train_loss")),
+                    _("validation loss"): _rounded(r.get("val_loss")),
+                    _("validation error"): _rounded(r.get("val_error")),
+                }
+            )
+    return " ".join(sentences), pd.DataFrame(rows)
+
+
+def learning_rate_text(runs: list[tuple[str, object]]) -> str:
+    """The summary of `learning_rate_figure`: each run's schedule and its rate's range."""
+    from core.training.steps import learning_rate
+
+    parts = []
+    for label, config in runs:
+        total = config.epochs * config.batches_per_epoch
+        rates = [learning_rate(config, step) for step in range(0, total, max(1, total // 200))]
+        parts.append(
+            _("{run}: {schedule} schedule, the rate between {low:.3g} and {high:.3g}.").format(
+                run=ltr(label), schedule=ltr(config.schedule), low=min(rates), high=max(rates)
+            )
+        )
+    return " ".join(parts)
+
+
+def curves_against_seconds_text(curves: list[tuple[str, list[dict]]]) -> tuple[str, pd.DataFrame]:
+    """The summary and the table of `curves_against_seconds_figure`."""
+    sentences, rows = [], []
+    for label, records in curves:
+        total = 0.0
+        epochs = [r for r in records if r.get("kind") == "epoch"]
+        for r in epochs:
+            total += float(r.get("seconds") or 0.0)
+            rows.append(
+                {
+                    _("run"): label,
+                    _("epoch"): r["epoch"],
+                    _("seconds of training"): round(total, 1),
+                    _("train loss"): _rounded(r.get("train_loss")),
+                    _("validation error"): _rounded(r.get("val_error")),
+                }
+            )
+        if epochs:
+            sentences.append(
+                _(
+                    "{run}: {seconds:.1f} s of training to the end of epoch {epochs}, validation"
+                    " error {error:.2%} there."
+                ).format(
+                    run=ltr(label),
+                    epochs=len(epochs),
+                    seconds=total,
+                    error=float(epochs[-1].get("val_error") or 0.0),
+                )
+            )
+    return " ".join(sentences), pd.DataFrame(rows)
+
+
+def _rounded(value: object, digits: int = 4) -> float | None:
+    return round(float(value), digits) if _is_finite(value) else None

@@ -22,7 +22,8 @@ from core.model.lenet import (
     parameter_count,
 )
 from core.training.config import ARCHITECTURE_FIELDS, TrainConfig
-from dashboard.charts import architecture_figure
+from dashboard.charts import architecture_figure, architecture_text
+from dashboard.described import chart
 from dashboard.language import with_language
 from dashboard.site import TRAINING
 from dashboard.training.form import ACTIVATION_LABELS, POOLING_LABELS, config_link, config_query
@@ -176,7 +177,12 @@ with view:
             " and output sizes"
         ),
     )
-    st.plotly_chart(architecture_figure(table), config={"displayModeBar": False}, key="diagram")
+    chart(
+        architecture_figure(table),
+        summary=architecture_text(table),
+        key="diagram",
+        config={"displayModeBar": False},
+    )
     # A static table: its cells wrap to the page's width, where a data grid scrolled sideways
     # and hid the last columns at 1000 px.
     frame = pd.DataFrame(

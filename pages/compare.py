@@ -10,13 +10,20 @@ from core.analysis.compare import differing_settings, readable_facts, seed_group
 from core.i18n import DEFAULT, N_, _, language
 from core.runs.store import RUN_ID_PATTERN, Run, default_runs_dir, list_runs
 from core.training.config import LECTURE_TEST_RISK, setting_label
-from dashboard.charts import curves_against_seconds_figure, training_curves_figure
+from dashboard.charts import (
+    curves_against_seconds_figure,
+    curves_against_seconds_text,
+    training_curves_figure,
+    training_curves_text,
+)
+from dashboard.described import chart
 from dashboard.site import TRAINING
 from dashboard.text import plain
 from dashboard.training.compare import (
     X_AXES,
     describe_settings,
     risk_scatter_figure,
+    risk_scatter_text,
     setting_value,
     state_label,
 )
@@ -148,14 +155,21 @@ against = st.radio(
     ),
 )
 if against == "epochs":
-    st.plotly_chart(
+    summary, table = training_curves_text(curves)
+    chart(
         training_curves_figure(curves, 0.6, True),
+        summary=summary,
+        table=table,
         key="compare_curves",
         config={"displayModeBar": False},
     )
 else:
-    st.plotly_chart(
-        curves_against_seconds_figure([(name, records) for name, _steps, records in curves]),
+    timed = [(name, records) for name, _steps, records in curves]
+    summary, table = curves_against_seconds_text(timed)
+    chart(
+        curves_against_seconds_figure(timed),
+        summary=summary,
+        table=table,
         key="compare_seconds",
         config={"displayModeBar": False},
     )
@@ -172,14 +186,19 @@ st.subheader(_("Test risk against cost"))
 axis = st.radio(
     _("Against"), list(X_AXES), format_func=lambda k: _(X_AXES[k][0]), horizontal=True, key="x_axis"
 )
-st.plotly_chart(
-    risk_scatter_figure(chosen, groups, axis), key="risk_scatter", config={"displayModeBar": False}
+summary, table = risk_scatter_text(chosen, groups, axis)
+chart(
+    risk_scatter_figure(chosen, groups, axis),
+    summary=summary,
+    table=table,
+    key="risk_scatter",
+    config={"displayModeBar": False},
 )
 st.caption(
     _(
         "Bigger is not always better: a network with more parameters or MACs can have a higher"
-        " test risk. Each colour is one setting; with several seeds the bar spans their best to"
-        " worst test risk."
+        " test risk. Each colour and marker shape is one setting; with several seeds the bar"
+        " spans their best to worst test risk."
     )
 )
 

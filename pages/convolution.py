@@ -40,8 +40,11 @@ from dashboard.convolution.sums import (
 from dashboard.convolution.views import (
     LECTURE_CASES,
     kernel_stack_figure,
+    kernel_stack_text,
     sliding_window_figure,
+    window_text,
 )
+from dashboard.described import chart
 from dashboard.language import with_language
 from dashboard.text import plain
 from dashboard.widgets import mnist_test_digits
@@ -299,7 +302,7 @@ def show_formulas(s: LayerSetting, layer: LayerResult, numbers: LayerNumbers) ->
         st.warning(
             _(
                 "The stride does not tile the input: input {join} are never reached by the window "
-                "and are dropped (shaded red below)."
+                "and are dropped (shaded red and crossed out below)."
             ).format(join=_(" and ").join(parts))
         )
     if state.get("case") in LECTURE_CASES:
@@ -352,6 +355,12 @@ def ask_the_class(s: LayerSetting) -> None:
     )
 
 
+def step_cell(delta: int, out_h: int, out_w: int) -> None:
+    """Select the output cell `delta` places on in reading order (a button's callback)."""
+    index = min(state.get("sel_i", 0), out_h - 1) * out_w + min(state.get("sel_j", 0), out_w - 1)
+    state.sel_i, state.sel_j = divmod((index + delta) % (out_h * out_w), out_w)
+
+
 def show_window(s: LayerSetting, layer: LayerResult, source_note: str) -> tuple[int, int, int]:
     """The animated sliding window and the cell pickers; returns the selected output cell
     (channel, row, column)."""
@@ -385,6 +394,25 @@ def show_window(s: LayerSetting, layer: LayerResult, source_note: str) -> tuple[
         min(state.get("sel_j", 0), out_w - 1),
     )
     state.sel_i, state.sel_j = sel_i, sel_j
+    # Step the window one output cell back or on (row by row, wrapping round), from the
+    # keyboard as well as the mouse: Play and the figure's own slider take a pointer.
+    back, on, _rest = st.columns([1, 1, 2])
+    back.button(
+        _("Previous cell"),
+        icon=":material/chevron_left:",
+        key="cell_back",
+        on_click=step_cell,
+        args=(-1, out_h, out_w),
+        use_container_width=True,
+    )
+    on.button(
+        _("Next cell"),
+        icon=":material/chevron_right:",
+        key="cell_on",
+        on_click=step_cell,
+        args=(1, out_h, out_w),
+        use_container_width=True,
+    )
     in_channel = 0
     if s.c_in > 1:
         in_channel = st.radio(
@@ -418,8 +446,18 @@ def show_window(s: LayerSetting, layer: LayerResult, source_note: str) -> tuple[
         real=layer.result.real if s.transposed else None,
         input_cell=input_cell,
     )
-    st.plotly_chart(
+    summary, table = window_text(
+        shown.padded[shown_channel],
+        layer.output[out_channel],
+        geometry,
+        (sel_i, sel_j),
+        output_name(out_channel, sel_i, sel_j, s.c_out, one_d),
+        one_d,
+    )
+    chart(
         figure,
+        summary=summary,
+        table=table,
         key="window",
         on_select="rerun",
         selection_mode="points",
@@ -427,15 +465,16 @@ def show_window(s: LayerSetting, layer: LayerResult, source_note: str) -> tuple[
     )
     caption = (
         _(
-            "Input: {source}. Red outlines: the taps of the selected output cell (spread apart by"
-            " the dilation). Play animates them over every output cell. Click an input cell:"
-            " green outlines the output cells it feeds."
+            "Input: {source}. Solid red outlines: the taps of the selected output cell (spread"
+            " apart by the dilation); Previous cell and Next cell step them, Play animates them"
+            " over every output cell. Click an input cell: dashed black outlines show the output"
+            " cells it feeds."
         )
         if dh > 1 or dw > 1
         else _(
-            "Input: {source}. Red outlines: the taps of the selected output cell. Play animates"
-            " them over every output cell. Click an input cell: green outlines the output cells"
-            " it feeds."
+            "Input: {source}. Solid red outlines: the taps of the selected output cell; Previous"
+            " cell and Next cell step them, Play animates them over every output cell."
+            " Click an input cell: dashed black outlines show the output cells it feeds."
         )
     ).format(source=source_note)
     if s.transposed:
@@ -491,7 +530,8 @@ def show_sum(s: LayerSetting, layer: LayerResult, cell: tuple[int, int, int]) ->
             )
         )
     group_channels = shown.input_channels(out_channel)
-    st.plotly_chart(
+    summary, table = kernel_stack_text(shown.weight[out_channel], group_channels)
+    chart(
         kernel_stack_figure(
             shown.weight[out_channel],
             (
@@ -501,6 +541,8 @@ def show_sum(s: LayerSetting, layer: LayerResult, cell: tuple[int, int, int]) ->
             ).format(channel=out_channel),
             channels=group_channels,
         ),
+        summary=summary,
+        table=table,
         key="kernels",
         config={"displayModeBar": False},
     )

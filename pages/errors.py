@@ -18,9 +18,13 @@ from core.training.config import LECTURE_TEST_RISK
 from dashboard.charts import (
     CONFUSION_CLICK_TRACE,
     confusion_matrix_figure,
+    confusion_text,
     per_class_error_figure,
+    per_class_error_text,
     probability_bars_figure,
+    probability_text,
 )
+from dashboard.described import chart
 from dashboard.site import INSIDE, WHY
 from dashboard.text import plain
 from dashboard.widgets import epoch_picker, finished_run_ids, mnist_test_digits
@@ -146,8 +150,11 @@ with left:
     selected = None
     if state.true_filter != ALL and state.pred_filter != ALL:
         selected = (int(state.true_filter), int(state.pred_filter))
-    st.plotly_chart(
+    summary, numbers = confusion_text(evaluation.confusion)
+    chart(
         confusion_matrix_figure(evaluation.confusion, selected),
+        summary=summary,
+        table=numbers,
         key="confusion",
         on_select="rerun",
         selection_mode="points",
@@ -170,8 +177,11 @@ with right:
         mime="text/csv",
         icon=":material/download:",
     )
-st.plotly_chart(
+summary, numbers = per_class_error_text(evaluation.per_class_error)
+chart(
     per_class_error_figure(evaluation.per_class_error),
+    summary=summary,
+    table=numbers,
     key="per_class",
     config={"displayModeBar": False},
 )
@@ -294,8 +304,12 @@ if inspected is not None and 0 <= inspected < len(evaluation.labels):
     a.markdown(_("[Open it inside the network]({link})").format(link=link))
     why_link = f"/{WHY.url_path}?{urlencode({'run': run_id, 'index': inspected} | keep)}"
     a.markdown(_("[Why did it err?]({link})").format(link=why_link))
-    b.plotly_chart(
+    summary, numbers = probability_text(evaluation.probabilities[inspected], true_label)
+    chart(
         probability_bars_figure(evaluation.probabilities[inspected], true_label),
+        summary=summary,
+        table=numbers,
+        where=b,
         key="probabilities",
         config={"displayModeBar": False},
     )

@@ -17,7 +17,13 @@ import streamlit as st
 from core.convolution.arithmetic import causal_padding, conv_output_size, grouped_conv_costs
 from core.convolution.causal import causal_stack
 from core.i18n import _, ltr
-from dashboard.convolution.families import causal_stack_figure, groups_figure
+from dashboard.convolution.families import (
+    causal_stack_figure,
+    causal_stack_text,
+    groups_figure,
+    groups_text,
+)
+from dashboard.described import chart
 from dashboard.language import with_language
 from dashboard.text import plain
 
@@ -97,10 +103,15 @@ except ValueError:  # never for the offered ranges; kept so the page cannot cras
 rows = grouped_conv_costs(c_in, c_out, (kernel, kernel), (out, out), groups, bias=True)
 standard = rows[0]
 figure_column, text_column = st.columns([2, 3], gap="large")
-with figure_column:
-    st.plotly_chart(
-        groups_figure(c_in, c_out, groups), key="groups_figure", config={"displayModeBar": False}
-    )
+groups_summary, groups_table = groups_text(c_in, c_out, groups)
+chart(
+    groups_figure(c_in, c_out, groups),
+    summary=groups_summary,
+    table=groups_table,
+    where=figure_column,
+    key="groups_figure",
+    config={"displayModeBar": False},
+)
 text_column.markdown(
     (
         _(
@@ -182,8 +193,11 @@ x = rng.integers(0, 10, size=length).astype(float)
 weights = [np.full(k, 1.0 / k) for _ in dilations]  # moving averages: values stay readable
 stack = causal_stack(x, weights, dilations)
 fields = stack.receptive_fields
-st.plotly_chart(
+causal_summary, causal_table = causal_stack_text(stack, state.cz_pos)
+chart(
     causal_stack_figure(stack, state.cz_pos),
+    summary=causal_summary,
+    table=causal_table,
     key="causal",
     on_select="rerun",
     selection_mode="points",

@@ -12,7 +12,15 @@ from core.analysis.evaluate import run_model
 from core.i18n import N_, _, ltr
 from core.model.lenet import FEATURE_LAYERS, LeNet5, feature_maps
 from core.runs.store import Run, default_runs_dir
-from dashboard.charts import mosaic, mosaic_figure, probability_bars_figure
+from dashboard.charts import (
+    feature_maps_text,
+    kernels_text,
+    mosaic,
+    mosaic_figure,
+    probability_bars_figure,
+    probability_text,
+)
+from dashboard.described import chart
 from dashboard.digit_input import SOURCES, choose_digit, digit_picture, index_from_link
 from dashboard.text import plain
 from dashboard.widgets import epoch_picker, finished_run_ids
@@ -111,8 +119,11 @@ with right:
             probability=probabilities[predicted]
         )
     )
-    st.plotly_chart(
+    summary, numbers = probability_text(probabilities, true_label)
+    chart(
         probability_bars_figure(probabilities, true_label),
+        summary=summary,
+        table=numbers,
         key="inside_probs",
         config={"displayModeBar": False},
     )
@@ -125,7 +136,8 @@ k1, k3 = c1.shape[-1], c3.shape[-1]
 # Each kernel set gets the whole width: in a third of it, C1's 5×5 kernels were drawn about
 # 20 px each next to a colour bar as tall as the figure.
 c1_limit = float(np.abs(c1).max())
-st.plotly_chart(
+summary, numbers = kernels_text(c1, "C1")
+chart(
     modest_colour_bar(
         mosaic_figure(
             mosaic(c1[:, 0], columns=min(c1.shape[0], 16)),
@@ -136,11 +148,14 @@ st.plotly_chart(
             height=170,
         )
     ),
+    summary=summary,
+    table=numbers,
     key="c1_kernels",
     config={"displayModeBar": False},
 )
 c3_limit = float(np.abs(c3).max())
-st.plotly_chart(
+summary, numbers = kernels_text(c3, "C3")
+chart(
     modest_colour_bar(
         mosaic_figure(
             # One column per output channel, one row per input channel: 16 wide and 6 tall
@@ -155,6 +170,8 @@ st.plotly_chart(
             height=320,
         )
     ),
+    summary=summary,
+    table=numbers,
     key="c3_kernels",
     config={"displayModeBar": False},
 )
@@ -186,12 +203,13 @@ for name in FEATURE_LAYERS:
         "S4": _("after S4 (max pool)"),
     }[name]
     shape = ltr("×".join(map(str, layer.shape)))
-    st.plotly_chart(
+    chart(
         modest_colour_bar(
             mosaic_figure(
                 tiles, f"{name}: {shape}, {label}", low, high, "Viridis", height=height, hover=hover
             )
         ),
+        summary=feature_maps_text(name, layer),
         key=f"maps_{name}",
         config={"displayModeBar": False},
     )

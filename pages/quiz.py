@@ -26,6 +26,7 @@ from core.i18n import N_, _, ltr
 from core.quiz.store import EMPTY, QuizClosedError, QuizQuestion, QuizStore, QuizStoreError
 from core.runs.store import default_runs_dir
 from dashboard.classroom_mode import student_id, teacher_sign_in
+from dashboard.described import chart
 from dashboard.drill_working import show_working
 from dashboard.text import plain
 
@@ -170,6 +171,18 @@ def mistakes_figure(mistakes: dict[str, int]) -> go.Figure:
     return figure
 
 
+def mistakes_text(mistakes: dict[str, int], answers: int) -> str:
+    """The mistakes bar in words: the commonest named mistake and how many made each."""
+    ranked = sorted(mistakes.items(), key=lambda item: -item[1])
+    parts = [
+        _("{mistake}: {count}").format(mistake=mistake_name(name), count=count)
+        for name, count in ranked
+    ]
+    return _("Of {answers} answers, the named mistakes: {parts}.").format(
+        answers=answers, parts="; ".join(parts)
+    )
+
+
 def live_results() -> None:
     """The newest question: answers, percent right, the named mistakes, the wrong values."""
     try:
@@ -196,8 +209,9 @@ def live_results() -> None:
         left, right = st.columns([3, 2], gap="large")
         with left:
             st.markdown(_("**The mistakes the room made**"))
-            st.plotly_chart(
+            chart(
                 mistakes_figure(results.mistakes),
+                summary=mistakes_text(results.mistakes, results.answers),
                 key=f"mistakes_{current.id}",
                 config={"displayModeBar": False},
             )

@@ -20,8 +20,14 @@ from core.training import jobs
 from core.training.config import LECTURE_TEST_RISK, PLATEAU_STEPS, QUICK_DEMO, TrainConfig
 from core.training.ray_jobs import ray_address
 from core.training.steps import scheduled
-from dashboard.charts import learning_rate_figure, training_curves_figure
+from dashboard.charts import (
+    learning_rate_figure,
+    learning_rate_text,
+    training_curves_figure,
+    training_curves_text,
+)
 from dashboard.classroom_mode import classroom, teacher_sign_in
+from dashboard.described import chart
 from dashboard.text import plain
 from dashboard.training.cluster import CLUSTER_SECONDS, cluster_panel
 from dashboard.training.form import apply_link, new_run_form
@@ -533,8 +539,11 @@ def results_panel() -> None:
         r for r in chosen if r in by_id and not by_id[r].batches_done
     ]
     if curves:
-        st.plotly_chart(
+        summary, table = training_curves_text(curves)
+        chart(
             training_curves_figure(curves, smoothing, log_loss),
+            summary=summary,
+            table=table,
             key="curves",
             config={"displayModeBar": False},
         )
@@ -544,8 +553,11 @@ def results_panel() -> None:
         if run_id in by_id and by_id[run_id].config is not None
     ]
     if any(scheduled(config) for _label, config in configs):
-        st.plotly_chart(
-            learning_rate_figure(configs), key="learning_rates", config={"displayModeBar": False}
+        chart(
+            learning_rate_figure(configs),
+            summary=learning_rate_text(configs),
+            key="learning_rates",
+            config={"displayModeBar": False},
         )
         st.caption(
             _(

@@ -5,7 +5,8 @@ import streamlit as st
 
 from core.convolution.arithmetic import conv_versus_fc
 from core.i18n import _, ltr
-from dashboard.charts import parameter_comparison_figure
+from dashboard.charts import parameter_comparison_figure, parameter_comparison_text
+from dashboard.described import chart
 from dashboard.site import PAGES, WELCOME
 from dashboard.widgets import digit_strip, mnist_status_panel, mnist_test_digits
 
@@ -105,8 +106,10 @@ with right:
             help=_("C_in x C_out x K x K + C_out"),
             width="content",
         )
-        st.plotly_chart(
+        chart(
             parameter_comparison_figure(layers.fc_params, layers.conv_params),
+            summary=parameter_comparison_text(layers.fc_params, layers.conv_params),
+            key="welcome_parameters",
             config={"displayModeBar": False},
         )
         st.markdown(

@@ -18,7 +18,8 @@ from core.analysis.evaluate import Evaluation, evaluate_run, run_model
 from core.i18n import _
 from core.model.lenet import LeNet5
 from core.runs.store import Run, default_runs_dir
-from dashboard.charts import probability_bars_figure
+from dashboard.charts import probability_bars_figure, probability_text
+from dashboard.described import chart
 from dashboard.digit_input import SOURCES, choose_digit, digit_picture
 from dashboard.text import plain
 from dashboard.why.views import (
@@ -116,8 +117,11 @@ with right:
             else " " + _("✗ (the label says {label})").format(label=chosen.true_label)
         )
     st.subheader(_("Prediction: {predicted}{verdict}").format(predicted=predicted, verdict=verdict))
-    st.plotly_chart(
+    summary, numbers = probability_text(probabilities, chosen.true_label)
+    chart(
         probability_bars_figure(probabilities, chosen.true_label),
+        summary=summary,
+        table=numbers,
         key="why_probs",
         config=NO_BAR,
     )

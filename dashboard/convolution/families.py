@@ -7,15 +7,38 @@ Plain functions that return plotly figures, so tests inspect them without a brow
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from core.convolution.causal import CausalStack
-from core.i18n import _
+from core.i18n import _, ltr
+from dashboard.convolution.views import _cell_numbers, _cells_path
 
 GROUP_COLOURS = qualitative.Set2
 CONE = "#ea580c"
 LINK = "rgba(234,88,12,0.55)"
+VALUE_CELL = "#dbeafe"  # a value cell outside the cone
+PAD_CELL = "#e2e8f0"
+# The cone's second cue, besides its orange (WCAG 1.4.1): a dotted outline round each cell.
+CONE_OUTLINE = dict(color="#1e293b", width=2, dash="dot")
+
+
+def _numbers_trace(
+    text: list[list[str]],
+    z: np.ndarray,
+    colorscale: list,
+    zrange: tuple[float, float],
+    x: np.ndarray,
+    y: np.ndarray,
+    empty: str = "#ffffff",
+) -> go.Scatter:
+    """The heatmap's numbers as views._cell_numbers writes them (each white or black, whichever
+    reads better on its own cell's colour), placed at the heatmap's own `x` and `y`."""
+    spec = dict(_cell_numbers(text, z, colorscale, empty=empty, zrange=zrange))
+    del spec["type"]
+    rows, cols = np.indices(np.shape(z)).reshape(2, -1)  # _cell_numbers' row-major order
+    return go.Scatter(spec | dict(x=np.asarray(x)[cols], y=np.asarray(y)[rows]))
 
 
 def groups_figure(in_channels: int, out_channels: int, groups: int) -> go.Figure:
@@ -44,13 +67,25 @@ def groups_figure(in_channels: int, out_channels: int, groups: int) -> go.Figure
             colorscale=colourscale,
             showscale=False,
             text=text,
-            texttemplate="%{text}",
             xgap=2,
             ygap=2,
             hovertemplate=_("output channel %{y} · input channel %{x}: %{text}")
             + "<extra></extra>",
         )
     )
+    if cell >= 22:  # the labels, each in white or black on its cell (trace 1)
+        # The same colours at the cells' values, as a scale plotly can sample: colour i at i.
+        evenly = [[index / groups, colour] for index, colour in enumerate(colours)]
+        figure.add_trace(
+            _numbers_trace(
+                text.tolist(),
+                group + 1.0,
+                evenly,
+                (0, groups),
+                np.arange(in_channels),
+                np.arange(out_channels),
+            )
+        )
     figure.update_layout(
         height=round(max(160, out_channels * cell + 90)),
         margin=dict(l=10, r=10, t=40, b=40),
@@ -77,8 +112,9 @@ def groups_figure(in_channels: int, out_channels: int, groups: int) -> go.Figure
 
 def causal_stack_figure(stack: CausalStack, position: int) -> go.Figure:
     """Levels bottom (input) to top (last layer), time left to right, the left padding in grey
-    on every level; the cells that top output `position` depends on are orange, joined to the
-    taps that read them. The top level's cells are clickable (trace 2)."""
+    on every level; the cells that top output `position` depends on are orange with a dotted
+    outline (one path shape), joined to the taps that read them. The top level's cells are
+    clickable (trace 2); the cells' numbers, when they fit, are the last trace."""
     levels = len(stack.values)
     length = len(stack.values[0])
     pad = stack.receptive_fields[-1] - 1  # enough grey zeros on the left for the widest cone
@@ -92,32 +128,30 @@ def causal_stack_figure(stack: CausalStack, position: int) -> go.Figure:
     for level, row in enumerate(stack.values):
         values[level, pad:] = row
     x = np.arange(-pad, length)
-    y_labels = [_("input")] + [
-        _("layer {number} (d={dilation})").format(number=n + 1, dilation=d)
-        for n, d in enumerate(stack.dilations)
-    ]
+    y_labels = _level_names(stack)
     text = [[("" if np.isnan(v) else f"{v:.1f}") for v in row] for row in values]
+    cone_z = np.where(np.isnan(values), np.nan, np.where(in_cone, 1.0, 0.0))
+    colourscale = [[0, VALUE_CELL], [1, CONE]]
     data = [
         go.Heatmap(  # trace 0: padding, grey
             z=np.where(np.isnan(values), 0.0, np.nan),
             x=x,
             y=list(range(levels)),
-            colorscale=[[0, "#e2e8f0"], [1, "#e2e8f0"]],
+            colorscale=[[0, PAD_CELL], [1, PAD_CELL]],
             showscale=False,
             hoverinfo="skip",
             xgap=2,
             ygap=6,
         ),
         go.Heatmap(  # trace 1: the values, the cone in orange
-            z=np.where(np.isnan(values), np.nan, np.where(in_cone, 1.0, 0.0)),
+            z=cone_z,
             x=x,
             y=list(range(levels)),
-            colorscale=[[0, "#dbeafe"], [1, CONE]],
+            colorscale=colourscale,
             zmin=0,
             zmax=1,
             showscale=False,
             text=text,
-            texttemplate="%{text}" if pad + length <= 24 else "",  # readable only then
             customdata=np.nan_to_num(values),
             hovertemplate="t = %{x}: %{customdata:.3f}<extra></extra>",
             xgap=2,
@@ -152,7 +186,15 @@ def causal_stack_figure(stack: CausalStack, position: int) -> go.Figure:
             showlegend=False,
         )
     )
+    if pad + length <= 24:  # the numbers are readable only then
+        data.append(
+            _numbers_trace(text, cone_z, colourscale, (0, 1), x, np.arange(levels), PAD_CELL)
+        )
+    orange = [(level, int(x[col])) for level, col in zip(*np.nonzero(cone_z == 1), strict=True)]
     figure = go.Figure(data)
+    figure.add_shape(
+        type="path", path=_cells_path(orange), xref="x", yref="y", line=CONE_OUTLINE, layer="above"
+    )
     figure.update_layout(
         height=90 + 62 * levels,
         margin=dict(l=10, r=10, t=30, b=40),
@@ -171,9 +213,103 @@ def causal_stack_figure(stack: CausalStack, position: int) -> go.Figure:
             range=[-0.6, levels - 0.4],
         ),
         title=dict(
-            text=_("output t = {position} depends on the orange cells").format(position=position),
+            text=_(
+                "output t = {position} depends on the orange cells with a dotted outline"
+            ).format(position=position),
             x=0,
             font=dict(size=14),
         ),
     )
     return figure
+
+
+# Text equivalents of the figures (dashboard/described.py).
+
+
+def _span(first: int, last: int) -> str:
+    return str(first) if first == last else _("{first} to {last}").format(first=first, last=last)
+
+
+def groups_text(in_channels: int, out_channels: int, groups: int) -> tuple[str, pd.DataFrame]:
+    """The groups figure in words (the grid's size, the kernels present, group 0's channels)
+    and, as a table, each group's output and input channels."""
+    per_in, per_out = in_channels // groups, out_channels // groups
+    shape = ltr(f"{out_channels}×{in_channels}")
+    kernels = out_channels * per_in
+    if groups == 1:
+        summary = _(
+            "Output channels × input channels: {shape}, one group: every output channel has a"
+            " kernel for every input channel, {kernels} kernels in all."
+        ).format(shape=shape, kernels=kernels)
+    else:
+        summary = _(
+            "Output channels × input channels: {shape}, in {groups} groups: each output channel"
+            " has kernels only for the {per_in} of {in_channels} input channels of its group,"
+            " {kernels} of {total} kernels present. Group 0: output channels {outputs}, input"
+            " channels {inputs}; the other cells are empty."
+        ).format(
+            shape=shape,
+            groups=groups,
+            per_in=per_in,
+            in_channels=in_channels,
+            kernels=kernels,
+            total=out_channels * in_channels,
+            outputs=_span(0, per_out - 1),
+            inputs=_span(0, per_in - 1),
+        )
+    table = pd.DataFrame(
+        {
+            _("group"): list(range(groups)),
+            _("output channels"): [
+                _span(g * per_out, (g + 1) * per_out - 1) for g in range(groups)
+            ],
+            _("input channels"): [_span(g * per_in, (g + 1) * per_in - 1) for g in range(groups)],
+            _("kernels"): [per_out * per_in] * groups,
+        }
+    )
+    return summary, table
+
+
+def _level_names(stack: CausalStack) -> list[str]:
+    return [_("input")] + [
+        _("layer {number} (d={dilation})").format(number=n + 1, dilation=d)
+        for n, d in enumerate(stack.dilations)
+    ]
+
+
+def causal_stack_text(stack: CausalStack, position: int) -> tuple[str, pd.DataFrame]:
+    """The causal stack in words (top output `position`'s value and, level by level, how many
+    cells it depends on and where) and, as a table, every level's values by time step with the
+    levels at which `position` depends on each."""
+    names = _level_names(stack)
+    cone = stack.dependencies(position)
+    parts = []
+    for name, cells in zip(names, cone, strict=True):
+        real = [t for t, is_real in cells if is_real]
+        parts.append(
+            _("{level}: {count} (t = {first} to {last})").format(
+                level=name, count=len(real), first=real[0], last=real[-1]
+            )
+            if len(real) > 1
+            else _("{level}: 1 (t = {first})").format(level=name, first=real[0])
+        )
+    summary = _(
+        "Output t = {position} of the top layer is {value:.2f}. The cells it depends on, per level"
+        " (orange, with a dotted outline): {levels}."
+    ).format(position=position, value=float(stack.values[-1][position]), levels="; ".join(parts))
+    zeros = sum(1 for cells in cone for _t, is_real in cells if not is_real)
+    if zeros:
+        summary += " " + _("Padding zeros (t < 0) it depends on too: {count}.").format(count=zeros)
+    length = len(stack.values[0])
+    depends = [{t for t, is_real in cells if is_real} for cells in cone]
+    table = pd.DataFrame(
+        {_("time step t"): list(range(length))}
+        | {name: [f"{v:.2f}" for v in row] for name, row in zip(names, stack.values, strict=True)}
+        | {
+            _("output t = {position} depends on it at").format(position=position): [
+                ", ".join(name for name, cells in zip(names, depends, strict=True) if t in cells)
+                for t in range(length)
+            ]
+        }
+    )
+    return summary, table

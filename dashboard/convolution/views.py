@@ -15,12 +15,14 @@ import base64
 import functools
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.colors import get_colorscale
+from plotly.colors import get_colorscale, sample_colorscale
 
 from core.convolution.reference import Geometry
-from core.i18n import N_, _, language
+from core.i18n import N_, _, language, ltr
+from dashboard.charts import contrasting_text_colour
 from dashboard.memo import Frozen, frozen
 
 MAX_FRAMES = 400
@@ -43,6 +45,7 @@ MAP_GAP = 0.09
 BLUES = get_colorscale("Blues")
 ORANGES = get_colorscale("Oranges")
 RED_BLUE = get_colorscale("RdBu")
+PAD_GREY = "#e2e8f0"  # padding cells and a transposed convolution's inserted zeros
 
 # The eight cases of LESSON.md section 6 (Dumoulin and Visin): input, kernel, padding,
 # stride, dilation and the output the lecture shows.
@@ -113,7 +116,7 @@ def _cell_box(row: int, col: int, axis: str, colour: str, **extra) -> dict:
 
 def _static_shapes(geometry: Geometry) -> list[dict]:
     """The border of the real input inside the padding, and the input rows/columns that no
-    window reaches (shaded red)."""
+    window reaches (shaded red and crossed out)."""
     shapes = []
     (ph, pw), (h, w) = geometry.padding, geometry.in_size
     if ph or pw:
@@ -145,17 +148,32 @@ def _static_shapes(geometry: Geometry) -> list[dict]:
                 line=dict(width=0),
             )
         )
+        # Crossed out as well as shaded: not said by colour alone (issue 25).
+        crosses = " ".join(
+            f"M{c - 0.4},{r - 0.4}L{c + 0.4},{r + 0.4}M{c + 0.4},{r - 0.4}L{c - 0.4},{r + 0.4}"
+            for r, c in dropped
+        )
+        shapes.append(
+            dict(type="path", xref="x", yref="y", path=crosses, line=dict(color="#7f1d1d", width=1))
+        )
     return shapes
 
 
-FEED_COLOUR = "#16a34a"
+# The selected window's taps: solid red. An input cell and the outputs it feeds: dashed black.
+# Told apart by the line's style and lightness as well as its hue (issue 25: red against green
+# was the one pair the common colour blindnesses confuse).
+TAPS_COLOUR = "#dc2626"
+FEED_COLOUR = "#000000"
+FEED_FILL = "rgba(0,0,0,0.12)"
 
 
 def _feed_shapes(geometry: Geometry, cell: tuple[int, int]) -> list[dict]:
-    """The chosen input cell and every output cell it feeds, outlined in green."""
+    """The chosen input cell and every output cell it feeds, outlined in dashed black."""
     row, col = cell
     fed = [(i, j) for i, j, _row, _col in geometry.feeds(row, col)]
-    shapes = [_cell_box(row, col, "", FEED_COLOUR, fillcolor="rgba(22,163,74,0.25)")]
+    box = _cell_box(row, col, "", FEED_COLOUR, fillcolor=FEED_FILL)
+    box["line"]["dash"] = "dash"
+    shapes = [box]
     if fed:
         shapes.append(
             dict(
@@ -163,8 +181,8 @@ def _feed_shapes(geometry: Geometry, cell: tuple[int, int]) -> list[dict]:
                 xref="x2",
                 yref="y2",
                 path=_cells_path(fed),
-                line=dict(color=FEED_COLOUR, width=3),
-                fillcolor="rgba(22,163,74,0.25)",
+                line=dict(color=FEED_COLOUR, width=3, dash="dash"),
+                fillcolor=FEED_FILL,
             )
         )
     return shapes
@@ -243,6 +261,48 @@ def _text(values: np.ndarray, padding: np.ndarray | None = None) -> list[list[st
     ]
 
 
+def _cell_numbers(
+    text: list[list[str]],
+    z: np.ndarray,
+    colorscale: list,
+    axes: tuple[str, str] = ("x", "y"),
+    empty: str = "#ffffff",
+    zrange: tuple[float, float] | None = None,
+) -> dict:
+    """The numbers of a heatmap's cells as a text trace, each in white or black, whichever
+    reads better on its own cell (at least 4.58:1, WCAG AA asks 4.5:1; plotly's own "auto"
+    text colour picks #444 or white by lightness, which fell to 3.9:1 on mid blues). The
+    cell's colour is the one plotly gives `z` on `colorscale` (its range `zrange`, else the
+    finite values' own); `empty` is the colour under a NaN cell. Not hoverable: the heatmap
+    and the click markers under it keep the hover and the clicks."""
+    values = np.asarray(z, dtype=float)
+    finite = values[np.isfinite(values)]
+    low, high = zrange or ((float(finite.min()), float(finite.max())) if finite.size else (0, 1))
+    share = np.full(values.shape, 0.5) if high <= low else (values - low) / (high - low)
+    rows, cols = np.nonzero(np.ones(values.shape, dtype=bool))
+    colours = []
+    for r, c in zip(rows, cols, strict=True):
+        background = (
+            sample_colorscale(colorscale, [float(np.clip(share[r, c], 0, 1))])[0]
+            if np.isfinite(values[r, c])
+            else empty
+        )
+        colours.append(contrasting_text_colour(background))
+    xa, ya = axes
+    return dict(
+        type="scatter",
+        x=_typed(cols),
+        y=_typed(rows),
+        xaxis=xa,
+        yaxis=ya,
+        mode="text",
+        text=[text[r][c] for r, c in zip(rows, cols, strict=True)],
+        textfont=dict(size=12, color=colours),
+        hoverinfo="skip",
+        showlegend=False,
+    )
+
+
 def sliding_window_figure(
     padded: np.ndarray,
     output: np.ndarray,
@@ -259,7 +319,7 @@ def sliding_window_figure(
 
     `real` marks the cells that hold input values (default: all but the padding; a transposed
     convolution's stretched input also has inserted zeros). `input_cell` (padded row, col),
-    when given, is outlined in green with every output cell it feeds. Clicking an output cell
+    when given, is outlined in dashed black with every output cell it feeds. Clicking an output cell
     selects it (trace 3); clicking an input cell picks `input_cell` (trace 4)."""
     spec = _sliding_window_spec(
         Frozen(padded),
@@ -314,7 +374,7 @@ def _sliding_window_spec(
             z=_typed(np.where(is_pad, 0.0, np.nan)),
             xaxis="x",
             yaxis="y",
-            colorscale=[[0, "#e2e8f0"], [1, "#e2e8f0"]],
+            colorscale=[[0, PAD_GREY], [1, PAD_GREY]],
             showscale=False,
             hoverongaps=False,
             hovertemplate=_("padding (padded row %{y}, col %{x})") + "<extra></extra>",
@@ -328,11 +388,7 @@ def _sliding_window_spec(
             showscale=False,
             hovertemplate=_("padded row %{y}, col %{x}: %{z}") + "<extra></extra>",
             hoverongaps=False,
-            **(
-                dict(text=_text(padded, is_pad), texttemplate="%{text}")
-                if cell_in >= MIN_TEXT_CELL
-                else {}
-            ),
+            text=_text(padded, is_pad),
         ),
         dict(
             type="heatmap",
@@ -342,11 +398,7 @@ def _sliding_window_spec(
             colorscale=ORANGES,
             showscale=False,
             hovertemplate=_("output row %{y}, col %{x}: %{z:.4g}") + "<extra></extra>",
-            **(
-                dict(text=_text(output), texttemplate="%{text}")
-                if cell_out >= MIN_TEXT_CELL
-                else {}
-            ),
+            text=_text(output),
         ),
         # Clicking a heatmap selects nothing in Streamlit; clicking a marker does. One faint
         # marker per output cell makes every cell clickable (this is trace 3).
@@ -378,13 +430,19 @@ def _sliding_window_spec(
             + "<extra></extra>",
         ),
     ]
+    # The numbers in the cells (traces 5 and 6, after the click markers), where they fit.
+    if cell_in >= MIN_TEXT_CELL:
+        data.append(_cell_numbers(_text(padded, is_pad), shown, BLUES, empty=PAD_GREY))
+    if cell_out >= MIN_TEXT_CELL:
+        data.append(_cell_numbers(_text(output), output, ORANGES, axes=("x2", "y2")))
     static = _static_shapes(geometry) if real is None else []
     if input_cell is not None:
         static += _feed_shapes(geometry, input_cell)
     cells = frame_cells(out_h, out_w)
     frames = [
         dict(
-            name=f"{i},{j}", layout=dict(shapes=static + _window_shapes(geometry, i, j, "#dc2626"))
+            name=f"{i},{j}",
+            layout=dict(shapes=static + _window_shapes(geometry, i, j, TAPS_COLOUR)),
         )
         for i, j in cells
     ]
@@ -453,7 +511,7 @@ def _sliding_window_spec(
                 font=dict(size=14),
             ),
         ],
-        shapes=static + _window_shapes(geometry, *selected, "#dc2626"),
+        shapes=static + _window_shapes(geometry, *selected, TAPS_COLOUR),
         height=height,
         margin=dict(l=10, r=10, t=TOP_MARGIN, b=BOTTOM_MARGIN),
         plot_bgcolor="white",
@@ -536,6 +594,7 @@ def _kernel_stack_spec(
             annotations=[],
         ),
     )
+    numbers = []  # after all the heatmaps: trace c stays input channel c's kernel
     for c in range(count):
         suffix = "" if c == 0 else str(c + 1)
         data.append(
@@ -547,10 +606,18 @@ def _kernel_stack_spec(
                 colorscale=RED_BLUE,
                 showscale=False,
                 text=_text(weights[c]),
-                texttemplate="%{text}",
                 xaxis=f"x{suffix}",
                 yaxis=f"y{suffix}",
                 hovertemplate="w[%{y}, %{x}] = %{z:.4g}<extra></extra>",
+            )
+        )
+        numbers.append(
+            _cell_numbers(
+                _text(weights[c]),
+                weights[c],
+                RED_BLUE,
+                axes=(f"x{suffix}", f"y{suffix}"),
+                zrange=(-limit, limit),
             )
         )
         domain = [c * width + 0.02, (c + 1) * width - 0.02]
@@ -582,4 +649,89 @@ def _kernel_stack_spec(
                 showarrow=False,
             )
         )
-    return _finished(data, layout)
+    return _finished(data + numbers, layout)
+
+
+# Text equivalents of the explorer's figures (dashboard/described.py).
+
+
+def _matrix_table(values: np.ndarray, one_d: bool) -> pd.DataFrame:
+    """A map as a table: one row a map row ("row" column first), one column a map column."""
+    values = np.atleast_2d(values)
+    table = pd.DataFrame(
+        [[_fmt(v) for v in row] for row in values],
+        columns=[
+            (_("position {index}") if one_d else _("col {index}")).format(index=j)
+            for j in range(values.shape[1])
+        ],
+    )
+    if not one_d:
+        table.insert(0, _("row"), list(range(values.shape[0])))
+    return table
+
+
+def window_text(
+    padded: np.ndarray,
+    output: np.ndarray,
+    geometry: Geometry,
+    selected: tuple[int, int],
+    name: str,
+    one_d: bool = False,
+) -> tuple[str, pd.DataFrame]:
+    """The sliding-window figure in words (the maps' sizes, the selected cell's value and the
+    input cells its window reads) and its output map as a table."""
+    i, j = selected
+    taps = geometry.taps(i, j)
+    rows = sorted({r for *_k, r, _c in taps})
+    cols = sorted({c for *_k, _r, c in taps})
+    value = _fmt(float(output[i, j]))
+    if one_d:
+        summary = _(
+            "Input of {input} cells (padding included), output of {output} cells. The selected"
+            " output {name} = {value} reads input positions {first} to {last}."
+        ).format(
+            input=padded.shape[1],
+            output=output.shape[1],
+            name=ltr(name),
+            value=ltr(value),
+            first=cols[0],
+            last=cols[-1],
+        )
+    else:
+        summary = _(
+            "Input {input} (padding included), output {output}. The selected output {name} ="
+            " {value} reads input rows {top} to {bottom}, columns {left} to {right}."
+        ).format(
+            input=ltr(f"{padded.shape[0]}×{padded.shape[1]}"),
+            output=ltr(f"{output.shape[0]}×{output.shape[1]}"),
+            name=ltr(name),
+            value=ltr(value),
+            top=rows[0],
+            bottom=rows[-1],
+            left=cols[0],
+            right=cols[-1],
+        )
+    return summary, _matrix_table(output, one_d)
+
+
+def kernel_stack_text(weights: np.ndarray, channels: list[int]) -> tuple[str, pd.DataFrame]:
+    """The kernel stack in words (how many kernels of which size, the weights' range) and its
+    weights as a table, one row a kernel row of one input channel."""
+    count, kh, kw = weights.shape
+    summary = _(
+        "Kernels in the stack: {count}, each {size}, one per input channel read; weights from"
+        " {low} to {high}."
+    ).format(
+        count=count,
+        size=ltr(f"{kh}×{kw}"),
+        low=ltr(f"{float(weights.min()):.3g}"),
+        high=ltr(f"{float(weights.max()):.3g}"),
+    )
+    rows = []
+    for c, channel in enumerate(channels):
+        for m in range(kh):
+            rows.append(
+                {_("input channel"): channel, _("kernel row"): m}
+                | {_("col {index}").format(index=n): _fmt(weights[c, m, n]) for n in range(kw)}
+            )
+    return summary, pd.DataFrame(rows)

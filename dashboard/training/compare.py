@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.graph_objects as go
 
 from core.analysis.compare import RunFacts, SeedGroup, differing_settings
@@ -27,6 +28,8 @@ STATE_LABELS = {
     "crashed": N_("crashed"),
 }
 TRUE, FALSE = N_("True"), N_("False")
+# A second cue beside the colour (issue 25): each setting also has its own marker shape.
+SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "star", "cross"]
 
 
 def state_label(state: str) -> str:
@@ -66,6 +69,7 @@ def risk_scatter_figure(
         if not members:
             continue
         colour = PALETTE[index % len(PALETTE)]
+        symbol = SYMBOLS[index % len(SYMBOLS)]
         label = describe_settings(group.config, [n for n in names if n != "seed"])
         xs = [getattr(m, x) for m in members]
         risks = [m.test_risk for m in members]
@@ -73,7 +77,7 @@ def risk_scatter_figure(
             x=xs,
             y=risks,
             mode="markers",
-            marker=dict(color=colour, size=11, line=dict(color="white", width=1)),
+            marker=dict(color=colour, symbol=symbol, size=11, line=dict(color="white", width=1)),
             name=(
                 _("{label} ({count} seeds)").format(label=label, count=len(members))
                 if len(members) > 1
@@ -118,3 +122,57 @@ def risk_scatter_figure(
         figure.update_xaxes(visible=False)
         figure.update_yaxes(visible=False)
     return figure
+
+
+def risk_scatter_text(
+    facts: list[RunFacts], groups: list[SeedGroup], x: str = "parameters"
+) -> tuple[str, pd.DataFrame | None]:
+    """What the risk scatter shows, in words (the lowest and highest test risk and their cost),
+    and one row per point."""
+    title, number = X_AXES[x]
+    title = _(title)
+    by_id = {f.id: f for f in facts}
+    names = differing_settings([g.config for g in groups])
+    rows = []
+    for group in groups:
+        label = describe_settings(group.config, [n for n in names if n != "seed"])
+        for run_id in group.run_ids:
+            fact = by_id[run_id]
+            if fact.test_risk is None or getattr(fact, x) is None:
+                continue
+            rows.append((fact, label))
+    if not rows:
+        return _("No finished run among those picked: test risks appear when runs complete."), None
+    rows.sort(key=lambda row: row[0].test_risk)
+    (best, best_label), (worst, worst_label) = rows[0], rows[-1]
+    if len(rows) == 1:
+        summary = _("One run: test risk {risk:.4f} at {value} {title} ({label}).").format(
+            risk=best.test_risk,
+            value=number.format(getattr(best, x)),
+            title=title,
+            label=best_label,
+        )
+    else:
+        summary = _(
+            "{count} runs. The lowest test risk, {best:.4f}, is at {best_value} {title}"
+            " ({best_label}); the highest, {worst:.4f}, at {worst_value} ({worst_label})."
+        ).format(
+            count=len(rows),
+            best=best.test_risk,
+            best_value=number.format(getattr(best, x)),
+            title=title,
+            best_label=best_label,
+            worst=worst.test_risk,
+            worst_value=number.format(getattr(worst, x)),
+            worst_label=worst_label,
+        )
+    table = pd.DataFrame(
+        {
+            _("run"): [fact.id for fact, _label in rows],
+            _("setting"): [label for _fact, label in rows],
+            _("seed"): [fact.config.seed for fact, _label in rows],
+            title: [number.format(getattr(fact, x)) for fact, _label in rows],
+            _("test risk"): [f"{fact.test_risk:.4f}" for fact, _label in rows],
+        }
+    )
+    return summary, table

@@ -4,14 +4,29 @@ transformation curves, and the F6 map of the test digits. Plain functions return
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from core.i18n import _
+from core.i18n import N_, _, ltr
 from dashboard.charts import BLUE, GREY, ORANGE, PALETTE
 
 DIGIT_COLOURS = qualitative.T10  # ten distinguishable colours, one per true digit
+# A second cue beside the colour (WCAG 1.4.1): one marker symbol a digit, one a method.
+DIGIT_SYMBOLS = (
+    "circle",
+    "square",
+    "diamond",
+    "triangle-up",
+    "x",
+    "cross",
+    "star",
+    "triangle-down",
+    "pentagon",
+    "hexagon",
+)
+METHOD_SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star")
 GRID = "#e2e8f0"
 # Signed maps (red: speaks against the class, blue: for it) centre their colours on zero.
 SIGNED = "RdBu"
@@ -74,6 +89,48 @@ def attribution_maps_figure(
     return figure
 
 
+# Where in the 28x28 picture a pixel lies, in thirds (shown translated).
+REGIONS = (
+    (N_("top left"), N_("top centre"), N_("top right")),
+    (N_("middle left"), N_("centre"), N_("middle right")),
+    (N_("bottom left"), N_("bottom centre"), N_("bottom right")),
+)
+
+
+def method_name(title: str) -> str:
+    """A map's title (English) cut to the method's short name: "Occlusion (drop in p)" ->
+    "Occlusion"."""
+    return title.split(" (")[0].split(" |")[0]
+
+
+def attribution_maps_text(maps: dict[str, tuple[np.ndarray, bool]], image: np.ndarray) -> str:
+    """The summary of `attribution_maps_figure`: each map's strongest pixel for the class
+    (row and column from 0, as the hover says, and which third of the picture) and the share
+    of its weight (absolute values) that lies on the digit's ink."""
+    ink = np.asarray(image) >= 0.5
+    parts = []
+    for title, (values, _signed) in maps.items():
+        values = np.asarray(values, dtype=float)
+        name = _(method_name(title))
+        if not values.size or values.max() <= 0:
+            parts.append(_("{name}: no pixel for the class").format(name=name))
+            continue
+        row, column = np.unravel_index(int(np.argmax(values)), values.shape)
+        weight = np.abs(values)
+        share = float(weight[ink].sum() / weight.sum()) if weight.sum() > 0 else 0.0
+        height, width = values.shape
+        region = REGIONS[min(2, 3 * int(row) // height)][min(2, 3 * int(column) // width)]
+        parts.append(
+            _("{name} at row {row}, column {column} ({region}), {share:.0%}").format(
+                name=name, row=int(row), column=int(column), region=_(region), share=share
+            )
+        )
+    return _(
+        "Where each map speaks most for the class, and how much of its weight lies on the"
+        " digit's ink: {parts}."
+    ).format(parts="; ".join(parts))
+
+
 def deletion_curves_figure(
     fractions: tuple[float, ...],
     curves: dict[str, np.ndarray],
@@ -90,7 +147,8 @@ def deletion_curves_figure(
     def hover(name: str) -> str:
         return deleted.format(name=name, x="%{x:.0f}", y="%{y:.3f}") + "<extra></extra>"
 
-    for colour, (name, curve) in zip(PALETTE, curves.items(), strict=False):
+    # Each method its own colour and marker symbol; its line dotted when it explains nothing.
+    for colour, symbol, (name, curve) in zip(PALETTE, METHOD_SYMBOLS, curves.items(), strict=False):
         verdict = "" if explains[name] else _(" (no better than random)")
         figure.add_trace(
             go.Scatter(
@@ -99,6 +157,7 @@ def deletion_curves_figure(
                 name=_(name) + verdict,
                 mode="lines+markers",
                 line=dict(color=colour, width=2, dash="solid" if explains[name] else "dot"),
+                marker=dict(symbol=symbol, size=8),
                 hovertemplate=hover(_(name)),
             )
         )
@@ -129,6 +188,36 @@ def deletion_curves_figure(
     return figure
 
 
+def deletion_curves_text(
+    fractions: tuple[float, ...],
+    curves: dict[str, np.ndarray],
+    random: np.ndarray,
+    target: int,
+) -> tuple[str, pd.DataFrame]:
+    """The summary and the table of `deletion_curves_figure`: the target's probability before
+    any deletion and after the last step, per method and for random pixels."""
+    last = len(fractions) - 1
+    parts = "; ".join(
+        _("{name} {value:.2f}").format(name=_(name), value=float(curve[last]))
+        for name, curve in curves.items()
+    )
+    summary = _(
+        "The probability of {target} is {start:.2f} with every pixel kept. After deleting the"
+        " top {percent:.0f}% of the pixels: {parts}; random pixels {random:.2f}."
+    ).format(
+        target=target,
+        start=float(random[0]),
+        percent=100 * fractions[last],
+        parts=parts,
+        random=float(random[last]),
+    )
+    columns: dict[str, list] = {_("pixels deleted (%)"): [round(100 * f) for f in fractions]}
+    for name, curve in curves.items():
+        columns[_(name)] = [round(float(v), 4) for v in curve]
+    columns[_("random pixels")] = [round(float(v), 4) for v in random]
+    return summary, pd.DataFrame(columns)
+
+
 def fgsm_accuracy_figure(epsilons: np.ndarray, accuracy: np.ndarray) -> go.Figure:
     figure = go.Figure(
         go.Scatter(
@@ -151,6 +240,25 @@ def fgsm_accuracy_figure(epsilons: np.ndarray, accuracy: np.ndarray) -> go.Figur
     figure.update_xaxes(title_text=_("epsilon (largest change of a pixel)"), gridcolor=GRID)
     figure.update_yaxes(range=[0, 1.08], tickformat=".0%", gridcolor=GRID)
     return figure
+
+
+def fgsm_accuracy_text(epsilons: np.ndarray, accuracy: np.ndarray) -> tuple[str, pd.DataFrame]:
+    """The summary and the table of `fgsm_accuracy_figure`."""
+    epsilons = [float(e) for e in epsilons]
+    accuracy = [float(a) for a in accuracy]
+    summary = _(
+        "Test accuracy under FGSM: {first:.1%} at ε = {low:g}, {last:.1%} at ε = {high:g}."
+    ).format(first=accuracy[0], low=epsilons[0], last=accuracy[-1], high=epsilons[-1])
+    below = [e for e, a in zip(epsilons, accuracy, strict=True) if a < 0.5]
+    if below:
+        summary += " " + _("Below half right from ε = {epsilon:g} on.").format(epsilon=below[0])
+    table = pd.DataFrame(
+        {
+            _("epsilon"): epsilons,
+            _("test accuracy"): [round(a, 4) for a in accuracy],
+        }
+    )
+    return summary, table
 
 
 def flipped_examples_figure(
@@ -201,6 +309,14 @@ def flipped_examples_figure(
     return figure
 
 
+def flipped_examples_text(before: list[int], after: list[int], epsilon: float) -> str:
+    """The summary of `flipped_examples_figure`: each shown digit's answer before and after."""
+    pairs = ", ".join(ltr(f"{b} → {a}") for b, a in zip(before, after, strict=True))
+    return _(
+        "The answers of the digits shown, before → after FGSM at ε = {epsilon:g}: {pairs}."
+    ).format(epsilon=epsilon, pairs=pairs)
+
+
 def transformation_figure(curves: list, shown: list[int]) -> go.Figure:
     """One panel per transformation: the probability of each digit in `shown` against the
     amount of shift, rotation or scale; the untouched digit marked by a vertical line."""
@@ -218,11 +334,12 @@ def transformation_figure(curves: list, shown: list[int]) -> go.Figure:
                 go.Scatter(
                     x=list(curve.values),
                     y=curve.probabilities[:, digit],
-                    mode="lines",
+                    mode="lines+markers",
                     name=str(digit),
                     legendgroup=str(digit),
                     showlegend=column == 1,
                     line=dict(color=DIGIT_COLOURS[digit], width=2),
+                    marker=dict(symbol=DIGIT_SYMBOLS[digit], size=6),
                     hovertemplate=at.format(digit=digit, y="%{y:.1%}", x="%{x}" + curve.unit)
                     + "<extra></extra>",
                 ),
@@ -244,14 +361,63 @@ def transformation_figure(curves: list, shown: list[int]) -> go.Figure:
     return figure
 
 
+IDENTITY = {"px": 0.0, "°": 0.0, "×": 1.0}  # the untouched digit's amount, by unit
+
+
+def transformation_text(curves: list, shown: list[int]) -> tuple[str, pd.DataFrame]:
+    """The summary and the table of `transformation_figure`: the untouched digit's answer
+    and, per transformation, the range of amounts over which the answer stays the same."""
+    if not curves:
+        return "", pd.DataFrame()
+    first = curves[0]
+    middle = int(np.argmin(np.abs(np.asarray(first.values, float) - IDENTITY[first.unit])))
+    answer = int(np.argmax(first.probabilities[middle]))
+    parts = []
+    for curve in curves:
+        answers = curve.probabilities.argmax(axis=1)
+        unit = " px" if curve.unit == "px" else curve.unit
+        at = int(np.argmin(np.abs(np.asarray(curve.values, float) - IDENTITY[curve.unit])))
+        low = high = at
+        while low > 0 and answers[low - 1] == answer:
+            low -= 1
+        while high < len(answers) - 1 and answers[high + 1] == answer:
+            high += 1
+        parts.append(
+            _("{name} from {low} to {high}").format(
+                name=_(curve.name),
+                low=ltr(f"{curve.values[low]:g}{unit}"),
+                high=ltr(f"{curve.values[high]:g}{unit}"),
+            )
+        )
+    summary = _(
+        "Untouched, the answer is {answer} ({p:.0%}). It stays {answer} for {parts}."
+    ).format(answer=answer, p=float(first.probabilities[middle, answer]), parts="; ".join(parts))
+    rows = []
+    for curve in curves:
+        for value, probabilities in zip(curve.values, curve.probabilities, strict=True):
+            row = {
+                _("transformation"): _(curve.name),
+                _("amount"): value,
+                _("unit"): curve.unit,
+                _("answer"): int(np.argmax(probabilities)),
+            }
+            for digit in shown:
+                row[_("probability of {digit}").format(digit=digit)] = round(
+                    float(probabilities[digit]), 4
+                )
+            rows.append(row)
+    return summary, pd.DataFrame(rows)
+
+
 def shift_accuracy_figure(
     shifts: np.ndarray, horizontal: np.ndarray, vertical: np.ndarray
 ) -> go.Figure:
     figure = go.Figure()
     at = _("{name} {x} px: {y}")
-    for values, name, colour in (
-        (horizontal, _("left-right"), BLUE),
-        (vertical, _("up-down"), ORANGE),
+    # Told apart by colour, line dash and marker symbol.
+    for values, name, colour, dash, symbol in (
+        (horizontal, _("left-right"), BLUE, "solid", "circle"),
+        (vertical, _("up-down"), ORANGE, "dash", "square"),
     ):
         figure.add_trace(
             go.Scatter(
@@ -259,7 +425,8 @@ def shift_accuracy_figure(
                 y=values,
                 name=name,
                 mode="lines+markers",
-                line=dict(color=colour, width=2),
+                line=dict(color=colour, width=2, dash=dash),
+                marker=dict(symbol=symbol, size=7),
                 hovertemplate=at.format(name=name, x="%{x}", y="%{y:.2%}") + "<extra></extra>",
             )
         )
@@ -273,6 +440,36 @@ def shift_accuracy_figure(
     figure.update_xaxes(title_text=_("shift (pixels)"), dtick=1, gridcolor=GRID)
     figure.update_yaxes(range=[0, 1.05], tickformat=".0%", gridcolor=GRID)
     return figure
+
+
+def shift_accuracy_text(
+    shifts: np.ndarray, horizontal: np.ndarray, vertical: np.ndarray
+) -> tuple[str, pd.DataFrame]:
+    """The summary and the table of `shift_accuracy_figure`: the accuracy in place and the
+    lowest of each direction, with its shift."""
+    shifts = [int(s) for s in shifts]
+    horizontal = [float(a) for a in horizontal]
+    vertical = [float(a) for a in vertical]
+    centre = int(np.argmin(np.abs(shifts)))
+    h, v = int(np.argmin(horizontal)), int(np.argmin(vertical))
+    summary = _(
+        "Test accuracy is {centre:.1%} in place. Shifted left-right it falls to {h:.1%} (at"
+        " {h_at} px), up-down to {v:.1%} (at {v_at} px)."
+    ).format(
+        centre=horizontal[centre],
+        h=horizontal[h],
+        h_at=ltr(f"{shifts[h]:+d}"),
+        v=vertical[v],
+        v_at=ltr(f"{shifts[v]:+d}"),
+    )
+    table = pd.DataFrame(
+        {
+            _("shift (pixels)"): shifts,
+            _("accuracy, left-right"): [round(a, 4) for a in horizontal],
+            _("accuracy, up-down"): [round(a, 4) for a in vertical],
+        }
+    )
+    return summary, table
 
 
 BRAILLE_BASE = 0x2800
@@ -356,6 +553,19 @@ def embedding_figure(
             hovertemplate=hover,
         )
     )
+    # Each digit's name at the centre of its group: the colour is not the only cue.
+    centres = digit_centres(points, labels, predictions)
+    figure.add_trace(
+        go.Scatter(
+            x=[centre[0] for centre in centres.values()],
+            y=[centre[1] for centre in centres.values()],
+            mode="text",
+            text=[str(digit) for digit in centres],
+            textfont=dict(size=18, color="black", weight="bold", shadow="auto"),
+            showlegend=False,
+            hoverinfo="skip",
+        )
+    )
     if selected is not None:
         figure.add_trace(
             go.Scattergl(
@@ -382,3 +592,55 @@ def embedding_figure(
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
     return figure
+
+
+def digit_centres(
+    points: np.ndarray, labels: np.ndarray, predictions: np.ndarray
+) -> dict[int, tuple[float, float]]:
+    """The median point of each digit's correctly classified test digits (of all of them
+    where none is right)."""
+    centres = {}
+    for digit in range(10):
+        members = (labels == digit) & (predictions == labels)
+        if not members.any():
+            members = labels == digit
+        if members.any():
+            x, y = np.median(points[members], axis=0)
+            centres[digit] = (float(x), float(y))
+    return centres
+
+
+def embedding_text(
+    points: np.ndarray, labels: np.ndarray, predictions: np.ndarray, method: str = "PCA"
+) -> tuple[str, pd.DataFrame]:
+    """The summary and the table of `embedding_figure`: how well the digits group around
+    their centres, and how many mistakes sit nearer the centre of the digit they were taken
+    for than of their own."""
+    points = np.asarray(points, dtype=float)
+    centres = digit_centres(points, labels, predictions)
+    digits = list(centres)
+    grid = np.array([centres[d] for d in digits])
+    nearest = np.array(digits)[
+        np.argmin(((points[:, None, :] - grid[None]) ** 2).sum(axis=2), axis=1)
+    ]
+    wrong = predictions != labels
+    own = float(np.mean(nearest == labels)) if len(labels) else 0.0
+    summary = _(
+        "{total:,} test digits laid out by {method}: {own:.0%} lie nearer the centre of their"
+        " own digit than of any other."
+    ).format(total=len(labels), method=ltr(method), own=own)
+    if wrong.any():
+        summary += " " + _(
+            "Misclassified (×): {wrong:,}, {closer:,} of them nearer the centre of the digit"
+            " they were taken for."
+        ).format(wrong=int(wrong.sum()), closer=int(np.sum(nearest[wrong] == predictions[wrong])))
+    table = pd.DataFrame(
+        {
+            _("true digit"): digits,
+            _("test digits"): [int(np.sum(labels == d)) for d in digits],
+            _("misclassified"): [int(np.sum(wrong & (labels == d))) for d in digits],
+            _("centre x"): [round(centres[d][0], 2) for d in digits],
+            _("centre y"): [round(centres[d][1], 2) for d in digits],
+        }
+    )
+    return summary, table

@@ -17,17 +17,25 @@ from core.analysis.evaluate import Evaluation
 from core.analysis.robustness import fgsm, transformation_curves
 from core.i18n import N_, _
 from core.runs.store import Run
-from dashboard.charts import probability_bars_figure
+from dashboard.charts import probability_bars_figure, probability_text
+from dashboard.described import chart
 from dashboard.text import plain
 from dashboard.why.charts import (
     attribution_maps_figure,
+    attribution_maps_text,
     braille,
     deletion_curves_figure,
+    deletion_curves_text,
     embedding_figure,
+    embedding_text,
     fgsm_accuracy_figure,
+    fgsm_accuracy_text,
     flipped_examples_figure,
+    flipped_examples_text,
     shift_accuracy_figure,
+    shift_accuracy_text,
     transformation_figure,
+    transformation_text,
 )
 
 NO_BAR = {"displayModeBar": False}
@@ -122,7 +130,12 @@ def attribution_view(model, image: np.ndarray, predicted: int, true_label: int |
         N_("Gradient × input"): (gradient_x_input(model, x, target), True),
         N_("Grad-CAM at C3"): (cam.map, False),
     }
-    st.plotly_chart(attribution_maps_figure(maps, image), key="why_maps", config=NO_BAR)
+    chart(
+        attribution_maps_figure(maps, image),
+        summary=attribution_maps_text(maps, image),
+        key="why_maps",
+        config=NO_BAR,
+    )
     st.caption(
         _(
             "Blue: the pixel speaks for the class, red: against it (occlusion: covering it raises "
@@ -140,10 +153,14 @@ def attribution_view(model, image: np.ndarray, predicted: int, true_label: int |
         {name.split(" (")[0].split(" |")[0]: values for name, (values, _signed) in maps.items()},
     )
     left, right = st.columns([3, 2], gap="medium")
-    left.plotly_chart(
+    summary, numbers = deletion_curves_text(result.fractions, result.curves, result.random, target)
+    chart(
         deletion_curves_figure(
             result.fractions, result.curves, result.random, result.explains, target
         ),
+        summary=summary,
+        table=numbers,
+        where=left,
         key="why_deletion",
         config=NO_BAR,
     )
@@ -189,8 +206,12 @@ def robustness_view(
     sweep = cached_analysis(run, "fgsm")
     if sweep is not None:
         left, right = st.columns([2, 3], gap="medium")
-        left.plotly_chart(
+        summary, numbers = fgsm_accuracy_text(sweep["epsilons"], sweep["accuracy"])
+        chart(
             fgsm_accuracy_figure(sweep["epsilons"], sweep["accuracy"]),
+            summary=summary,
+            table=numbers,
+            where=left,
             key="why_fgsm",
             config=NO_BAR,
         )
@@ -205,13 +226,26 @@ def robustness_view(
     curves = transformation_curves(model, torch.from_numpy(image)[None])
     top = np.stack([curve.probabilities.max(axis=0) for curve in curves]).max(axis=0)
     shown = [int(d) for d in np.flatnonzero(top >= 0.1)]
-    st.plotly_chart(transformation_figure(curves, shown), key="why_transforms", config=NO_BAR)
+    summary, numbers = transformation_text(curves, shown)
+    chart(
+        transformation_figure(curves, shown),
+        summary=summary,
+        table=numbers,
+        key="why_transforms",
+        config=NO_BAR,
+    )
     st.caption(_("Digits whose probability reaches 10% somewhere are drawn."))
     shifts = cached_analysis(run, "shift")
     if shifts is not None:
         left, right = st.columns([3, 2], gap="medium")
-        left.plotly_chart(
+        summary, numbers = shift_accuracy_text(
+            shifts["shifts"], shifts["horizontal"], shifts["vertical"]
+        )
+        chart(
             shift_accuracy_figure(shifts["shifts"], shifts["horizontal"], shifts["vertical"]),
+            summary=summary,
+            table=numbers,
+            where=left,
             key="why_shift",
             config=NO_BAR,
         )
@@ -249,7 +283,7 @@ def flipped_examples(model, sweep: dict, labels: np.ndarray, test_images: np.nda
     with torch.no_grad():
         before = model(originals).argmax(dim=1).tolist()
         after = model(results).argmax(dim=1).tolist()
-    st.plotly_chart(
+    chart(
         flipped_examples_figure(
             originals[:, 0].numpy(),
             (results - originals)[:, 0].numpy(),
@@ -258,6 +292,7 @@ def flipped_examples(model, sweep: dict, labels: np.ndarray, test_images: np.nda
             after,
             epsilon,
         ),
+        summary=flipped_examples_text(before, after, epsilon),
         key="why_flipped",
         config=NO_BAR,
     )
@@ -317,7 +352,8 @@ def embedding_view(
     with st.spinner(_("Drawing 10,000 digits in braille for the hover ...")):
         pictures = braille_pictures(test_images)
     left, right = st.columns([5, 2], gap="medium")
-    left.plotly_chart(
+    summary, numbers = embedding_text(points, evaluation.labels, evaluation.predictions, method)
+    chart(
         embedding_figure(
             points,
             evaluation.labels,
@@ -326,6 +362,9 @@ def embedding_view(
             selected,
             method,
         ),
+        summary=summary,
+        table=numbers,
+        where=left,
         key=f"why_map_{method}",
         on_select=lambda: _clicked(method),
         selection_mode="points",
@@ -350,8 +389,11 @@ def embedding_view(
             + (" ✗" if true_label != predicted else "")
         )
         bars = probability_bars_figure(evaluation.probabilities[selected], true_label)
-        st.plotly_chart(
+        summary, numbers = probability_text(evaluation.probabilities[selected], true_label)
+        chart(
             bars.update_layout(title_text=_("Probabilities")),  # the column is narrow
+            summary=summary,
+            table=numbers,
             key="why_map_probs",
             config=NO_BAR,
         )

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from plotly.colors import get_colorscale, sample_colorscale
 
 from dashboard.charts import (
     CONFUSION_CLICK_TRACE,
     confusion_matrix_figure,
+    contrast_ratio,
     contrasting_text_colour,
     error_axis_range,
     log_loss_ticks,
@@ -120,9 +122,30 @@ def test_confusion_counts_are_white_on_dark_cells_and_dark_on_light_ones() -> No
     colours = np.array(counts.textfont.color).reshape(10, 10)
     assert colours[4, 9] == "white"
     assert colours[3, 5] != "white" and colours[0, 1] != "white"  # light red and zero cells
-    assert colours[0, 0] != "white"  # the light green diagonal
+    assert colours[0, 0] != "white"  # the pale blue diagonal
     assert contrasting_text_colour("#67000d") == "white"
     assert contrasting_text_colour("#fff5f0") != "white"
+    # Every count keeps WCAG AA's 4.5:1 on its own cell, the cells' colours taken from the
+    # heatmaps as plotly draws them (the diagonal's one colour, the errors' log scale).
+    diagonal, errors = figure.data[0], figure.data[1]
+    z = np.array(errors.z, dtype=float)
+    for (i, j), colour in np.ndenumerate(colours):
+        if i == j:
+            background = diagonal.colorscale[0][1]
+        else:
+            share = (z[i, j] - errors.zmin) / (errors.zmax - errors.zmin)
+            scale = [[float(at), colour_at] for at, colour_at in errors.colorscale]
+            background = sample_colorscale(scale, [float(share)])[0]
+        assert contrast_ratio(colour, background) >= 4.5, (i, j, colour, background)
+
+
+def test_the_text_colour_keeps_4_5_to_1_on_any_background() -> None:
+    # The worst case is the grey where white and black contrast equally (about 4.58:1).
+    for level in range(256):
+        grey = f"#{level:02x}{level:02x}{level:02x}"
+        assert contrast_ratio(contrasting_text_colour(grey), grey) >= 4.5, grey
+    for colour in sample_colorscale(get_colorscale("Reds"), list(np.linspace(0, 1, 101))):
+        assert contrast_ratio(contrasting_text_colour(colour), colour) >= 4.5, colour
 
 
 def test_the_log_loss_axis_has_labels_within_one_decade() -> None:
@@ -134,3 +157,14 @@ def test_the_log_loss_axis_has_labels_within_one_decade() -> None:
     learning = [batch(0, i, 2.3 / (1 + i) ** 2) for i in range(0, PER_EPOCH, 5)]
     figure = training_curves_figure([("learning", PER_EPOCH, learning)], 0.6, True)
     assert figure.layout.yaxis.dtick == 1  # one label a decade
+
+
+def test_architecture_text_walks_the_lecture_network() -> None:
+    from core.model.lenet import LeNetArchitecture, lenet_layer_table
+    from dashboard.charts import architecture_text
+
+    text = architecture_text(lenet_layer_table(LeNetArchitecture())).replace("\u2066", "")
+    text = text.replace("\u2069", "")
+    assert text.startswith("The image passes through")
+    assert "input 1×32×32, C1 6×28×28, S2 6×14×14, C3 16×10×10, S4 16×5×5" in text
+    assert "The maps shrink from 32×32 to 1×1 while their number grows from 1 to 120." in text

@@ -1,6 +1,8 @@
 """A drill answered with the keyboard alone (issue 25): Tab from the top of the page to the first
 answer box, type each answer and Tab to the next, Enter submits the form; the page grades it
-exactly as it grades a mouse user's answers. No click, no `fill`, no focus set by the test."""
+exactly as it grades a mouse user's answers. The explorer's window stepped the same way: Tab to
+Next cell, Enter and Space step it on, Shift+Tab and Enter step it back. No click, no `fill`, no
+focus set by the test."""
 
 from __future__ import annotations
 
@@ -44,3 +46,33 @@ def test_drill_by_keyboard_alone(app_url: str, page: Page) -> None:
         "Forgot the floor"
     )
     expect(page.get_by_test_id("stMetric").filter(has_text="Score")).to_contain_text("0 / 1")
+
+
+def tab_to(page: Page, name: str, presses: int = 120) -> None:
+    for _presses in range(presses):
+        page.keyboard.press("Tab")
+        if focused_label(page).strip().endswith(name):
+            return
+    raise AssertionError(f"Tab never reached {name!r}")
+
+
+def test_explorer_window_stepped_by_keyboard_alone(app_url: str, page: Page) -> None:
+    page.goto(f"{app_url}/convolution")
+    wait_for_app_run(page)
+    written = page.get_by_test_id("stCode").first
+    expect(written).to_contain_text("y[0,0] = ")
+    tab_to(page, "Next cell")
+    page.keyboard.press("Enter")
+    wait_for_app_run(page)
+    expect(written).to_contain_text("y[0,1] = ")
+    # A rerun may draw the button again: find it by Tab once more before each press.
+    tab_to(page, "Next cell")
+    page.keyboard.press("Space")
+    wait_for_app_run(page)
+    expect(written).to_contain_text("y[0,2] = ")
+    tab_to(page, "Previous cell")
+    page.keyboard.press("Enter")
+    wait_for_app_run(page)
+    expect(written).to_contain_text("y[0,1] = ")
+    # The figure's text equivalent follows the window.
+    expect(page.get_by_text("The selected output y[0,1] =")).to_be_visible()

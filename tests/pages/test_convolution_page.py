@@ -244,3 +244,28 @@ def test_any_link_shows_an_output_agreeing_with_torch_or_an_explanation(query) -
     agrees = any("agrees with the page" in s.value for s in app.success)
     explained = any("No output with these settings" in e.value for e in app.error)
     assert agrees != explained, (query, [e.value for e in app.error])
+
+
+def test_next_and_previous_cell_step_the_window_and_its_text_follows() -> None:
+    """The window steps from the keyboard's buttons (not only Play or a click), in reading
+    order, wrapping round; the figure's text equivalent names the cell the sum writes out."""
+    app = page()  # 5×5 input, 3×3 kernel: a 3×3 output
+
+    def selected() -> str:
+        return app.code[0].value.split(" = ")[0]
+
+    assert selected() == "y[0,0]"
+    app.button(key="cell_on").click().run()
+    assert selected() == "y[0,1]"
+    for _step in range(2):
+        app.button(key="cell_on").click().run()
+    assert selected() == "y[1,0]"  # the end of a row goes on to the next
+    for _step in range(4):
+        app.button(key="cell_back").click().run()
+    assert selected() == "y[2,2]"  # back from the first cell wraps round to the last
+    summary = next(c.value for c in app.caption if c.value.startswith("Input 5×5"))
+    value = app.code[0].value.splitlines()[-1].split("= ")[-1].strip()
+    assert (
+        f"The selected output y[2,2] = {value} reads input rows 2 to 4, columns 2 to 4." in summary
+    )
+    assert not app.exception

@@ -50,6 +50,9 @@ def test_headline_filters_and_pagination(monkeypatch, runs_root: Path) -> None:
     )
     total = evaluation.errors
     assert f"{total:,} misclassified (all digits); showing 1-{min(48, total)}." in caption_text(app)
+    # The figures' text equivalents (dashboard/described.py), right after each figure.
+    assert f"{total:,} of 10,000 test digits misclassified (off the diagonal)" in caption_text(app)
+    assert "is misclassified most often" in caption_text(app)
     tiles = [c for c in app.caption if c.value.startswith("#")]  # one caption per digit tile
     assert len(tiles) == min(48, total)
 
@@ -68,6 +71,7 @@ def test_headline_filters_and_pagination(monkeypatch, runs_root: Path) -> None:
         key="inspect_" + str(int(misclassified(evaluation, true, predicted).iloc[0]["index"]))
     ).click().run()
     assert any(h.value.startswith("Test digit #") for h in app.subheader)
+    assert f"the true digit, {true} (hatched), gets" in caption_text(app)
 
     app.button[[b.label for b in app.button].index("Clear filter")].click().run()
     assert f"{total:,} misclassified (all digits)" in caption_text(app)

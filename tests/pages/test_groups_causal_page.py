@@ -39,6 +39,10 @@ def test_causal_stack_receptive_field_and_dependencies() -> None:
     growth = app.dataframe[1].value
     assert list(growth["receptive field"]) == [2, 4, 8]
     assert any("depends on **8** input cells" in m.value for m in app.markdown)
+    assert any(  # the figures' summaries (issue 25)
+        "Output t = 19 of the top layer is" in c.value and "input: 8 (t = 12 to 19)" in c.value
+        for c in app.caption
+    ) and any("16×8, in 2 groups" in c.value for c in app.caption)
     app.toggle(key="cz_dilated").set_value(False).run()
     assert list(app.dataframe[1].value["receptive field"]) == [2, 3, 4]
     app.slider(key="cz_pos").set_value(1).run()

@@ -38,6 +38,8 @@ def test_architecture_defaults_are_the_lecture() -> None:
     assert metric(app, "Parameters") == "61,706"
     assert metric(app, "MACs per image") == "416,520"
     assert "Checked against PyTorch" in app.success[0].value
+    # The block diagram's text equivalent, under it.
+    assert any("C1 6×28×28, S2 6×14×14" in c.value for c in app.caption)
 
 
 def test_architecture_follows_the_controls() -> None:
@@ -78,6 +80,9 @@ def test_inside_page_predicts_a_test_digit(monkeypatch, runs_root: Path) -> None
     with torch.inference_mode():
         expected = int(model.eval()(images[8:9]).argmax())
     assert app.subheader[0].value.startswith(f"Prediction: {expected}")
+    captions = [c.value for c in app.caption]
+    starts = (f"The network answers {expected} (", "C1: 6 kernels of 5×5", "C3: 96 kernels")
+    assert all(any(c.startswith(s) for c in captions) for s in starts), captions  # issue 25
     for scale in ("per layer", "global", "per map"):
         app.radio(key="inside_scale").set_value(scale).run()
         assert not app.exception

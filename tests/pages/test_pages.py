@@ -31,6 +31,10 @@ def test_home_router_runs_the_welcome_page() -> None:
 def test_comparison_follows_every_input() -> None:
     app = welcome()
     assert metric(app, "Fully connected") == f"{conv_versus_fc(28, 28, 1, 6, 5).fc_params:,}"
+    assert any(  # the figure's summary (issue 25)
+        c.value.startswith("The fully connected layer needs 2,712,960 parameters, the conv")
+        for c in app.caption
+    ), [c.value for c in app.caption]
     changes = {
         "height": 20,
         "width": 24,

@@ -96,6 +96,9 @@ def test_a_whole_question_with_the_teacher_and_three_students(runs_root: Path) -
     quiz = QuizStore.open(runs_root)
     results = quiz.results(quiz.current().id)
     assert results.answers == 3 and set(results.wrong_values) == {"1×5×5", "1×9×9"}
+    # The mistakes bar's text equivalent names each mistake with its count.
+    summary = next(c.value for c in teacher.caption if c.value.startswith("Of 3 answers"))
+    assert summary.count(": 1") == len(results.mistakes) == 2, summary
     wrong_table = next(df.value for df in teacher.dataframe if "answer" in df.value.columns)
     assert sorted(wrong_table["answer"]) == ["1×5×5", "1×9×9"]
 

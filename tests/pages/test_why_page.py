@@ -49,6 +49,10 @@ def test_attribution_view_explains_the_linked_test_digit(runs_root: Path, monkey
     verdicts = [m.value for m in app.markdown if m.value.startswith("- ")]
     assert len(verdicts) == 4 and any("explains this digit" in v for v in verdicts)
     assert any("C5's output is 1×1" in c.value for c in app.caption)  # Grad-CAM at C5 is flat
+    captions = " ".join(c.value for c in app.caption)  # the figures' text equivalents
+    assert "Where each map speaks most for the class" in captions
+    assert f"The probability of {predicted} is" in captions and "random pixels" in captions
+    assert f"The network answers {predicted} (" in captions
     # "Why not 4?": the maps follow the class asked about.
     other = 4 if predicted != 4 else 7
     app.selectbox(key=f"why_target_{predicted}_{int(evaluation.labels[18])}").set_value(other)
@@ -81,6 +85,10 @@ def test_robustness_view_shows_progress_then_the_cached_sweep(runs_root: Path, m
     assert not app.exception
     captions = " ".join(c.value for c in app.caption)
     assert "test digits that were right flip at ε = 0.2" in captions
+    assert "Test accuracy under FGSM: 97.0% at ε = 0, 10.0% at ε = 0.3." in captions
+    assert "The answers of the digits shown, before → after FGSM at ε = 0.2" in captions
+    assert "Test accuracy is 100.0% in place." in captions  # the shift sweep's bump
+    assert "Untouched, the answer is" in captions
     assert any("How much translation invariance" in m.value for m in app.markdown)
 
 

@@ -75,8 +75,17 @@ def test_compare_page(monkeypatch, runs_root: Path) -> None:
     assert {"seed", "activation", "pooling"} <= set(side_by_side.columns)
     assert "lr" not in side_by_side.columns and "c1_kernel" not in side_by_side.columns
     assert list(side_by_side["parameters"]) == ["61,706"] * 3
-    seeds = app.table[1].value
+    seeds = next(t.value for t in app.table if "runs" in t.value.columns)
     assert sorted(seeds["runs"].tolist()) == ["1", "2"]
+    # The scatter's text equivalent: the lowest and highest test risk, and a row per point.
+    risks = next(t.value for t in app.table if "setting" in t.value.columns)
+    assert sorted(risks["run"]) == ["lecture-s0", "lecture-s1", "paper-s0"]
+    lowest = min(risks["test risk"], key=float)
+    summary = next(c.value for c in app.caption if c.value.startswith("3 runs. The lowest"))
+    assert f"The lowest test risk, {lowest}, is at 61,706 parameters" in summary
     for axis in ("seconds_per_epoch", "macs"):
         app.radio(key="x_axis").set_value(axis).run()
         assert not app.exception
+    assert (
+        "MACs per image" in next(t.value for t in app.table if "setting" in t.value.columns).columns
+    )

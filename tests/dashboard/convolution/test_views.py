@@ -49,7 +49,8 @@ def test_frames_are_capped() -> None:
 
 
 def test_one_kernel_stack_trace_per_input_channel() -> None:
-    assert len(kernel_stack_figure(np.ones((3, 2, 2)), "k").to_dict()["data"]) == 3
+    data = kernel_stack_figure(np.ones((3, 2, 2)), "k").to_dict()["data"]
+    assert [trace["type"] for trace in data] == ["heatmap"] * 3 + ["scatter"] * 3  # + numbers
 
 
 def test_max_pooling_padding_reads_pad_never_minus_inf() -> None:
@@ -87,7 +88,7 @@ def decoded(value) -> np.ndarray:
     return np.asarray(value, dtype=float)
 
 
-def test_an_input_cell_and_the_outputs_it_feeds_are_outlined_green() -> None:
+def test_an_input_cell_and_the_outputs_it_feeds_are_outlined_dashed() -> None:
     result = conv2d(np.arange(25.0).reshape(1, 5, 5), np.ones((1, 1, 3, 3)), padding=1, stride=2)
     spec = sliding_window_figure(
         result.padded[0], result.output[0], result.geometry, (0, 0), input_cell=(2, 2)
@@ -95,6 +96,7 @@ def test_an_input_cell_and_the_outputs_it_feeds_are_outlined_green() -> None:
     assert spec["data"][4]["xaxis"] == "x" and decoded(spec["data"][4]["x"]).size == 7 * 7
     green = [s for s in spec["layout"]["shapes"] if s.get("line", {}).get("color") == FEED_COLOUR]
     cell, fed = green
+    assert cell["line"]["dash"] == fed["line"]["dash"] == "dash"  # not by colour alone
     assert (cell["x0"], cell["y0"]) == (1.5, 1.5)
     # Padded (2, 2) is read by outputs (0,0), (0,1), (1,0) and (1,1) with stride 2.
     assert fed["path"].count("M") == 4 and fed["xref"] == "x2"
@@ -138,3 +140,46 @@ def test_a_plotly_spec_reaches_the_browser_as_the_figure_it_stands_for() -> None
         sent = json.loads(plotly.io.to_json(streamlit_side, validate=False))
         real = json.loads(plotly.io.to_json(go.Figure(figure.to_dict()), validate=False))
         assert sent == real
+
+
+def test_every_number_in_a_cell_keeps_4_5_to_1_on_its_cell() -> None:
+    """The explorer's cell numbers (input, output, kernels) against the colour plotly paints
+    their cell, on each map's own colour range (WCAG AA for text: 4.5:1)."""
+    from plotly.colors import sample_colorscale
+
+    from dashboard.charts import contrast_ratio
+    from dashboard.convolution.views import PAD_GREY
+
+    rng = np.random.default_rng(0)
+    result = conv2d(
+        rng.integers(-9, 10, (1, 6, 6)).astype(float), rng.normal(size=(1, 1, 3, 3)), padding=1
+    )
+    spec = sliding_window_figure(
+        result.padded[0], result.output[0], result.geometry, (0, 0)
+    ).to_dict()
+    kernels = kernel_stack_figure(rng.normal(size=(2, 3, 3)), "k").to_dict()
+    pairs = [(spec["data"][1], spec["data"][5], PAD_GREY), (spec["data"][2], spec["data"][6], None)]
+    pairs += [(kernels["data"][c], kernels["data"][2 + c], None) for c in range(2)]
+    checked = 0
+    for heatmap, numbers, empty in pairs:
+        z = (
+            decoded(heatmap["z"]).reshape(-1, len(heatmap["text"][0]))
+            if isinstance(heatmap["z"], dict)
+            else np.asarray(heatmap["z"], dtype=float)
+        )
+        low, high = heatmap.get("zmin"), heatmap.get("zmax")
+        if low is None:
+            low, high = np.nanmin(z), np.nanmax(z)
+        scale = [[float(at), colour] for at, colour in heatmap["colorscale"]]
+        for x, y, colour in zip(
+            decoded(numbers["x"]), decoded(numbers["y"]), numbers["textfont"]["color"], strict=True
+        ):
+            value = z[int(y), int(x)]
+            background = (
+                empty
+                if not np.isfinite(value)
+                else sample_colorscale(scale, [float((value - low) / (high - low))])[0]
+            )
+            assert contrast_ratio(colour, background) >= 4.5, (value, colour, background)
+            checked += 1
+    assert checked == 8 * 8 + 6 * 6 + 2 * 9
