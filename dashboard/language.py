@@ -52,9 +52,20 @@ RTL_CSS = """
 [data-testid="stCode"] pre, [data-testid="stLatex"], .katex-display {
   text-align: left;
 }
+/* Folded away (a narrow window, or 200% zoom), Streamlit slides the sidebar out with
+   translateX(-its width): to the left, which in a right-to-left page, with the sidebar on the
+   right, lands it over the page as a thin strip of wrapped words. Its box is then 0 wide:
+   clip the sidebar to its box. */
+[data-testid="stSidebar"] {
+  overflow: hidden;
+}
 [data-testid="stTable"] th, [data-testid="stTable"] td {
   unicode-bidi: plaintext;
   text-align: start;
+}
+/* st.table writes each cell's text in a paragraph of its own: that paragraph takes a direction. */
+[data-testid="stTable"] :is(th, td) p {
+  unicode-bidi: plaintext;
 }
 </style>
 """

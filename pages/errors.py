@@ -24,7 +24,7 @@ from dashboard.charts import (
     probability_bars_figure,
     probability_text,
 )
-from dashboard.described import chart
+from dashboard.described import chart, numbers_table
 from dashboard.site import INSIDE, WHY
 from dashboard.text import plain
 from dashboard.widgets import epoch_picker, finished_run_ids, mnist_test_digits
@@ -154,7 +154,6 @@ with left:
     chart(
         confusion_matrix_figure(evaluation.confusion, selected),
         summary=summary,
-        table=numbers,
         key="confusion",
         on_select="rerun",
         selection_mode="points",
@@ -177,6 +176,9 @@ with right:
         mime="text/csv",
         icon=":material/download:",
     )
+# The matrix's numbers take the whole width: in the matrix's column, at 200% zoom, its eleven
+# columns were cut off.
+numbers_table(numbers, key="confusion")
 summary, numbers = per_class_error_text(evaluation.per_class_error)
 chart(
     per_class_error_figure(evaluation.per_class_error),
