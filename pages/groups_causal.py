@@ -23,7 +23,7 @@ from dashboard.convolution.families import (
     groups_figure,
     groups_text,
 )
-from dashboard.described import chart
+from dashboard.described import chart, numbers_table
 from dashboard.language import with_language
 from dashboard.text import plain
 
@@ -107,7 +107,6 @@ groups_summary, groups_table = groups_text(c_in, c_out, groups)
 chart(
     groups_figure(c_in, c_out, groups),
     summary=groups_summary,
-    table=groups_table,
     where=figure_column,
     key="groups_figure",
     config={"displayModeBar": False},
@@ -134,6 +133,8 @@ text_column.markdown(
         padding=kernel // 2,
     )
 )
+# The figure's numbers take the page's width (in the figure's column a column was cut off).
+numbers_table(groups_table, key="groups_figure")
 table = pd.DataFrame(
     {
         _("layer"): [

@@ -18,7 +18,7 @@ from core.analysis.robustness import fgsm, transformation_curves
 from core.i18n import N_, _
 from core.runs.store import Run
 from dashboard.charts import probability_bars_figure, probability_text
-from dashboard.described import chart
+from dashboard.described import chart, numbers_table
 from dashboard.text import plain
 from dashboard.why.charts import (
     attribution_maps_figure,
@@ -159,7 +159,6 @@ def attribution_view(model, image: np.ndarray, predicted: int, true_label: int |
             result.fractions, result.curves, result.random, result.explains, target
         ),
         summary=summary,
-        table=numbers,
         where=left,
         key="why_deletion",
         config=NO_BAR,
@@ -187,6 +186,8 @@ def attribution_view(model, image: np.ndarray, predicted: int, true_label: int |
                         " random: {gap:+.2f})"
                     ).format(name=_(name), gap=gap)
                 )
+    # The curves' six columns of numbers take the page's width (cut off in the curves' column).
+    numbers_table(numbers, key="why_deletion")
 
 
 # ------------------------------------------------------------------ where it breaks

@@ -154,3 +154,12 @@ def test_embedding_text_counts_mistakes_near_the_digit_taken_for() -> None:
     figure = embedding_figure(points, labels, predictions, ["x"] * 42)
     names = next(t for t in figure.data if t.mode == "text")
     assert list(names.text) == ["0", "1"]  # each group named where it lies
+
+
+def test_long_map_titles_take_two_lines() -> None:
+    from dashboard.why.charts import two_lines
+
+    assert two_lines("Gradient × input") == "Gradient × input"  # 16 characters: one line
+    assert two_lines("Occlusion (drop in p)") == "Occlusion<br>(drop in p)"
+    assert two_lines("הסתר (occlusion, הירידה ב-p)").count("<br>") == 1
+    assert two_lines("Saliency|∂logit/∂x|xxxxxxxx") == "Saliency|∂logit/∂x|xxxxxxxx"  # no space
