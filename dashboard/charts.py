@@ -645,12 +645,17 @@ def mosaic_figure(
     return figure
 
 
-# Which third of a map, across and down (the same words as dashboard/why/charts.py's).
+# Which third of a map, down and across (shown translated).
 MAP_REGIONS = (
     (N_("top left"), N_("top centre"), N_("top right")),
     (N_("middle left"), N_("centre"), N_("middle right")),
     (N_("bottom left"), N_("bottom centre"), N_("bottom right")),
 )
+
+
+def map_region(row: int, column: int, height: int, width: int) -> str:
+    """Where (`row`, `column`) lies in a `height` x `width` map, in thirds, translated."""
+    return _(MAP_REGIONS[min(2, 3 * int(row) // height)][min(2, 3 * int(column) // width)])
 
 
 def kernels_text(weights: np.ndarray, name: str) -> tuple[str, pd.DataFrame]:
@@ -734,7 +739,6 @@ def feature_maps_text(name: str, maps: np.ndarray) -> str:
         )
     strongest = int(np.argmax(peaks))
     row, column = np.unravel_index(int(np.argmax(maps[strongest])), (height, width))
-    region = MAP_REGIONS[min(2, 3 * int(row) // height)][min(2, 3 * int(column) // width)]
     text = _(
         "{name}: {count} maps of {size}. The strongest, map {strongest}, peaks at {peak:.2f}"
         " ({region}); the mean activation is {mean:.2f}."
@@ -744,7 +748,7 @@ def feature_maps_text(name: str, maps: np.ndarray) -> str:
         size=size,
         strongest=strongest + 1,
         peak=float(peaks[strongest]),
-        region=_(region),
+        region=map_region(row, column, height, width),
         mean=float(maps.mean()),
     )
     if silent:
@@ -817,18 +821,25 @@ def architecture_text(rows: list) -> str:
 LR_POINTS = 200  # samples of a schedule per run: smooth at any width, cheap to send
 
 
+def _schedule(config) -> tuple[list[int], list[float]]:
+    """LR_POINTS steps spread over the run, first and last included, and the rate at each
+    (core/training/steps.py learning_rate): what the figure draws and its summary reads."""
+    from core.training.steps import learning_rate
+
+    total = config.epochs * config.batches_per_epoch
+    steps = sorted({round(i * (total - 1) / (LR_POINTS - 1)) for i in range(LR_POINTS)})
+    return steps, [learning_rate(config, step) for step in steps]
+
+
 def learning_rate_figure(runs: list[tuple[str, object]]) -> go.Figure:
     """The learning rate against epochs of each (label, TrainConfig), drawn under the loss
     curves when a run changes its rate (core/training/steps.py learning_rate)."""
-    from core.training.steps import learning_rate
-
     figure = go.Figure()
     for label, config in runs:
-        total = config.epochs * config.batches_per_epoch
-        steps = sorted({round(i * (total - 1) / (LR_POINTS - 1)) for i in range(LR_POINTS)})
+        steps, rates = _schedule(config)
         figure.add_scatter(
             x=[(step + 1) / config.batches_per_epoch for step in steps],
-            y=[learning_rate(config, step) for step in steps],
+            y=rates,
             mode="lines",
             name=label,
             hovertemplate=_("epoch %{x:.2f}: lr %{y:.4g}") + "<extra>%{fullData.name}</extra>",
@@ -932,12 +943,9 @@ def training_curves_text(curves: list[tuple[str, int, list[dict]]]) -> tuple[str
 
 def learning_rate_text(runs: list[tuple[str, object]]) -> str:
     """The summary of `learning_rate_figure`: each run's schedule and its rate's range."""
-    from core.training.steps import learning_rate
-
     parts = []
     for label, config in runs:
-        total = config.epochs * config.batches_per_epoch
-        rates = [learning_rate(config, step) for step in range(0, total, max(1, total // 200))]
+        _steps, rates = _schedule(config)
         parts.append(
             _("{run}: {schedule} schedule, the rate between {low:.3g} and {high:.3g}.").format(
                 run=ltr(label), schedule=ltr(config.schedule), low=min(rates), high=max(rates)

@@ -13,7 +13,7 @@ from plotly.colors import qualitative
 
 from core.convolution.causal import CausalStack
 from core.i18n import _, ltr
-from dashboard.convolution.views import _cell_numbers, _cells_path
+from dashboard.convolution.views import cell_numbers, cells_path
 
 GROUP_COLOURS = qualitative.Set2
 CONE = "#ea580c"
@@ -22,23 +22,6 @@ VALUE_CELL = "#dbeafe"  # a value cell outside the cone
 PAD_CELL = "#e2e8f0"
 # The cone's second cue, besides its orange (WCAG 1.4.1): a dotted outline round each cell.
 CONE_OUTLINE = dict(color="#1e293b", width=2, dash="dot")
-
-
-def _numbers_trace(
-    text: list[list[str]],
-    z: np.ndarray,
-    colorscale: list,
-    zrange: tuple[float, float],
-    x: np.ndarray,
-    y: np.ndarray,
-    empty: str = "#ffffff",
-) -> go.Scatter:
-    """The heatmap's numbers as views._cell_numbers writes them (each white or black, whichever
-    reads better on its own cell's colour), placed at the heatmap's own `x` and `y`."""
-    spec = dict(_cell_numbers(text, z, colorscale, empty=empty, zrange=zrange))
-    del spec["type"]
-    rows, cols = np.indices(np.shape(z)).reshape(2, -1)  # _cell_numbers' row-major order
-    return go.Scatter(spec | dict(x=np.asarray(x)[cols], y=np.asarray(y)[rows]))
 
 
 def groups_figure(in_channels: int, out_channels: int, groups: int) -> go.Figure:
@@ -77,13 +60,13 @@ def groups_figure(in_channels: int, out_channels: int, groups: int) -> go.Figure
         # The same colours at the cells' values, as a scale plotly can sample: colour i at i.
         evenly = [[index / groups, colour] for index, colour in enumerate(colours)]
         figure.add_trace(
-            _numbers_trace(
+            cell_numbers(
                 text.tolist(),
                 group + 1.0,
                 evenly,
-                (0, groups),
-                np.arange(in_channels),
-                np.arange(out_channels),
+                zrange=(0, groups),
+                x=np.arange(in_channels),
+                y=np.arange(out_channels),
             )
         )
     figure.update_layout(
@@ -188,12 +171,14 @@ def causal_stack_figure(stack: CausalStack, position: int) -> go.Figure:
     )
     if pad + length <= 24:  # the numbers are readable only then
         data.append(
-            _numbers_trace(text, cone_z, colourscale, (0, 1), x, np.arange(levels), PAD_CELL)
+            cell_numbers(
+                text, cone_z, colourscale, empty=PAD_CELL, zrange=(0, 1), x=x, y=np.arange(levels)
+            )
         )
     orange = [(level, int(x[col])) for level, col in zip(*np.nonzero(cone_z == 1), strict=True)]
     figure = go.Figure(data)
     figure.add_shape(
-        type="path", path=_cells_path(orange), xref="x", yref="y", line=CONE_OUTLINE, layer="above"
+        type="path", path=cells_path(orange), xref="x", yref="y", line=CONE_OUTLINE, layer="above"
     )
     figure.update_layout(
         height=90 + 62 * levels,

@@ -76,7 +76,7 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
 
 
-def _cells_path(cells: list[tuple[int, int]]) -> str:
+def cells_path(cells: list[tuple[int, int]]) -> str:
     """One SVG path outlining many unit cells (row, col): one shape instead of one per cell."""
     return " ".join(f"M{c - 0.5},{r - 0.5}H{c + 0.5}V{r + 0.5}H{c - 0.5}Z" for r, c in cells)
 
@@ -92,7 +92,7 @@ def _window_shapes(geometry: Geometry, i: int, j: int, colour: str) -> list[dict
             y1=top + geometry.kernel[0] - 0.5,
         )
     else:  # dilated: outline each tap, the gaps between them visible
-        taps = dict(type="path", path=_cells_path([(r, s) for *_, r, s in geometry.taps(i, j)]))
+        taps = dict(type="path", path=cells_path([(r, s) for *_, r, s in geometry.taps(i, j)]))
     return [
         dict(xref="x", yref="y", line=dict(color=colour, width=3), **taps),
         _cell_box(i, j, "2", colour),
@@ -143,7 +143,7 @@ def _static_shapes(geometry: Geometry) -> list[dict]:
                 type="path",
                 xref="x",
                 yref="y",
-                path=_cells_path(dropped),
+                path=cells_path(dropped),
                 fillcolor="rgba(220,38,38,0.22)",
                 line=dict(width=0),
             )
@@ -180,7 +180,7 @@ def _feed_shapes(geometry: Geometry, cell: tuple[int, int]) -> list[dict]:
                 type="path",
                 xref="x2",
                 yref="y2",
-                path=_cells_path(fed),
+                path=cells_path(fed),
                 line=dict(color=FEED_COLOUR, width=3, dash="dash"),
                 fillcolor=FEED_FILL,
             )
@@ -261,43 +261,44 @@ def _text(values: np.ndarray, padding: np.ndarray | None = None) -> list[list[st
     ]
 
 
-def _cell_numbers(
+def cell_numbers(
     text: list[list[str]],
     z: np.ndarray,
     colorscale: list,
     axes: tuple[str, str] = ("x", "y"),
     empty: str = "#ffffff",
     zrange: tuple[float, float] | None = None,
+    x: np.ndarray | None = None,
+    y: np.ndarray | None = None,
 ) -> dict:
     """The numbers of a heatmap's cells as a text trace, each in white or black, whichever
     reads better on its own cell (at least 4.58:1, WCAG AA asks 4.5:1; plotly's own "auto"
     text colour picks #444 or white by lightness, which fell to 3.9:1 on mid blues). The
     cell's colour is the one plotly gives `z` on `colorscale` (its range `zrange`, else the
-    finite values' own); `empty` is the colour under a NaN cell. Not hoverable: the heatmap
-    and the click markers under it keep the hover and the clicks."""
+    finite values' own); `empty` is the colour under a NaN cell. The numbers sit at the
+    heatmap's own column and row coordinates `x` and `y` (default: their indices). Not
+    hoverable: the heatmap and the click markers under it keep the hover and the clicks."""
     values = np.asarray(z, dtype=float)
     finite = values[np.isfinite(values)]
     low, high = zrange or ((float(finite.min()), float(finite.max())) if finite.size else (0, 1))
     share = np.full(values.shape, 0.5) if high <= low else (values - low) / (high - low)
-    rows, cols = np.nonzero(np.ones(values.shape, dtype=bool))
-    colours = []
-    for r, c in zip(rows, cols, strict=True):
-        background = (
-            sample_colorscale(colorscale, [float(np.clip(share[r, c], 0, 1))])[0]
-            if np.isfinite(values[r, c])
-            else empty
+    rows, cols = np.indices(values.shape).reshape(2, -1)  # row by row
+    painted = np.isfinite(values.ravel())
+    backgrounds = np.full(values.size, empty, dtype=object)
+    if painted.any():  # one call for every cell: plotly samples the scale as it paints it
+        backgrounds[painted] = sample_colorscale(
+            colorscale, np.clip(share.ravel()[painted], 0, 1).tolist()
         )
-        colours.append(contrasting_text_colour(background))
     xa, ya = axes
     return dict(
         type="scatter",
-        x=_typed(cols),
-        y=_typed(rows),
+        x=_typed(cols) if x is None else np.asarray(x)[cols],
+        y=_typed(rows) if y is None else np.asarray(y)[rows],
         xaxis=xa,
         yaxis=ya,
         mode="text",
         text=[text[r][c] for r, c in zip(rows, cols, strict=True)],
-        textfont=dict(size=12, color=colours),
+        textfont=dict(size=12, color=[contrasting_text_colour(b) for b in backgrounds]),
         hoverinfo="skip",
         showlegend=False,
     )
@@ -432,9 +433,9 @@ def _sliding_window_spec(
     ]
     # The numbers in the cells (traces 5 and 6, after the click markers), where they fit.
     if cell_in >= MIN_TEXT_CELL:
-        data.append(_cell_numbers(_text(padded, is_pad), shown, BLUES, empty=PAD_GREY))
+        data.append(cell_numbers(_text(padded, is_pad), shown, BLUES, empty=PAD_GREY))
     if cell_out >= MIN_TEXT_CELL:
-        data.append(_cell_numbers(_text(output), output, ORANGES, axes=("x2", "y2")))
+        data.append(cell_numbers(_text(output), output, ORANGES, axes=("x2", "y2")))
     static = _static_shapes(geometry) if real is None else []
     if input_cell is not None:
         static += _feed_shapes(geometry, input_cell)
@@ -612,7 +613,7 @@ def _kernel_stack_spec(
             )
         )
         numbers.append(
-            _cell_numbers(
+            cell_numbers(
                 _text(weights[c]),
                 weights[c],
                 RED_BLUE,

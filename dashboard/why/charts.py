@@ -9,8 +9,8 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from core.i18n import N_, _, ltr
-from dashboard.charts import BLUE, GREY, ORANGE, PALETTE
+from core.i18n import _, ltr
+from dashboard.charts import BLUE, GREY, ORANGE, PALETTE, map_region
 
 DIGIT_COLOURS = qualitative.T10  # ten distinguishable colours, one per true digit
 # A second cue beside the colour (WCAG 1.4.1): one marker symbol a digit, one a method.
@@ -103,14 +103,6 @@ def two_lines(title: str, longest: int = 16) -> str:
     return f"{title[:cut]}<br>{title[cut + 1 :]}"
 
 
-# Where in the 28x28 picture a pixel lies, in thirds (shown translated).
-REGIONS = (
-    (N_("top left"), N_("top centre"), N_("top right")),
-    (N_("middle left"), N_("centre"), N_("middle right")),
-    (N_("bottom left"), N_("bottom centre"), N_("bottom right")),
-)
-
-
 def method_name(title: str) -> str:
     """A map's title (English) cut to the method's short name: "Occlusion (drop in p)" ->
     "Occlusion"."""
@@ -132,11 +124,10 @@ def attribution_maps_text(maps: dict[str, tuple[np.ndarray, bool]], image: np.nd
         row, column = np.unravel_index(int(np.argmax(values)), values.shape)
         weight = np.abs(values)
         share = float(weight[ink].sum() / weight.sum()) if weight.sum() > 0 else 0.0
-        height, width = values.shape
-        region = REGIONS[min(2, 3 * int(row) // height)][min(2, 3 * int(column) // width)]
+        region = map_region(row, column, *values.shape)
         parts.append(
             _("{name} at row {row}, column {column} ({region}), {share:.0%}").format(
-                name=name, row=int(row), column=int(column), region=_(region), share=share
+                name=name, row=int(row), column=int(column), region=region, share=share
             )
         )
     return _(
@@ -331,6 +322,9 @@ def flipped_examples_text(before: list[int], after: list[int], epsilon: float) -
     ).format(epsilon=epsilon, pairs=pairs)
 
 
+IDENTITY = {"px": 0.0, "°": 0.0, "×": 1.0}  # the untouched digit's amount, by unit
+
+
 def transformation_figure(curves: list, shown: list[int]) -> go.Figure:
     """One panel per transformation: the probability of each digit in `shown` against the
     amount of shift, rotation or scale; the untouched digit marked by a vertical line."""
@@ -340,7 +334,6 @@ def transformation_figure(curves: list, shown: list[int]) -> go.Figure:
         subplot_titles=[_(curve.name) for curve in curves],
         horizontal_spacing=0.06,
     )
-    identity = {"px": 0, "°": 0, "×": 1}
     at = _("digit {digit}: {y} at {x}")
     for column, curve in enumerate(curves, start=1):
         for digit in shown:
@@ -361,7 +354,7 @@ def transformation_figure(curves: list, shown: list[int]) -> go.Figure:
                 col=column,
             )
         figure.add_vline(
-            x=identity[curve.unit], line=dict(color=GREY, dash="dot", width=1), row=1, col=column
+            x=IDENTITY[curve.unit], line=dict(color=GREY, dash="dot", width=1), row=1, col=column
         )
         figure.update_xaxes(ticksuffix=curve.unit, gridcolor=GRID, row=1, col=column)
     figure.update_yaxes(range=[-0.03, 1.05], tickformat=".0%", gridcolor=GRID)
@@ -373,9 +366,6 @@ def transformation_figure(curves: list, shown: list[int]) -> go.Figure:
         legend=dict(title=_("digit"), orientation="h", yanchor="top", y=-0.15, x=0),
     )
     return figure
-
-
-IDENTITY = {"px": 0.0, "°": 0.0, "×": 1.0}  # the untouched digit's amount, by unit
 
 
 def transformation_text(curves: list, shown: list[int]) -> tuple[str, pd.DataFrame]:

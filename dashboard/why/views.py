@@ -32,6 +32,7 @@ from dashboard.why.charts import (
     fgsm_accuracy_text,
     flipped_examples_figure,
     flipped_examples_text,
+    method_name,
     shift_accuracy_figure,
     shift_accuracy_text,
     transformation_figure,
@@ -150,7 +151,7 @@ def attribution_view(model, image: np.ndarray, predicted: int, true_label: int |
         model,
         x,
         target,
-        {name.split(" (")[0].split(" |")[0]: values for name, (values, _signed) in maps.items()},
+        {method_name(name): values for name, (values, _signed) in maps.items()},
     )
     left, right = st.columns([3, 2], gap="medium")
     summary, numbers = deletion_curves_text(result.fractions, result.curves, result.random, target)
